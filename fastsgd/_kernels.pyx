@@ -1,0 +1,992 @@
+# cython: language_level=3
+"""Compiled arithmetic of fastsgd.
+
+Python owns validation, allocation, randomness and policy (``_training.py``); this
+module owns only the arithmetic on buffers that Python allocated once per fit. One
+call trains one epoch (or one segment of an epoch) without the GIL and without
+allocating.
+
+Every entry point checks the shapes of what it is given before any pointer
+arithmetic, so the loops below only ever see consistent buffers. A build with
+``FASTSGD_DEBUG=1`` also checks every span the loops touch (``check_span``) and turns
+on Cython's bounds checks, so that a wrong offset raises ``IndexError``.
+
+Parameters live in one flat buffer laid out as scikit-learn's ``_pack`` lays them
+out: every layer's coefficients, row-major ``(fan_in, fan_out)``, then every layer's
+intercepts. Optimizer state and gradients use the same layout, so one update loop
+serves every layer.
+"""
+import numpy as np
+
+from cython cimport floating
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport exp, expf, isfinite, log, pow, sqrt, sqrtf, tanh, tanhf
+from libc.string cimport memcpy, memset
+
+from fastsgd._blas cimport gemm
+
+cdef extern from "_simd.h" nogil:
+    bint FASTSGD_DEBUG
+    double fsgd_dot_d(const double* a, const double* b, Py_ssize_t n)
+    float fsgd_dot_f(const float* a, const float* b, Py_ssize_t n)
+    double fsgd_sumsq_d(const double* a, Py_ssize_t n)
+    double fsgd_sumsq_f(const float* a, Py_ssize_t n)
+
+
+# Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
+# four are hidden activations; an output layer uses identity (squared error),
+# logistic (binary log loss), exp (Poisson) or softmax (log loss).
+cdef enum:
+    IDENTITY = 0
+    LOGISTIC = 1
+    TANH = 2
+    RELU = 3
+    EXP = 4
+    SOFTMAX = 5
+
+ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
+               "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
+
+# Update rules: what scikit-learn's SGDOptimizer / AdamOptimizer do to a parameter.
+cdef enum:
+    SGD = 0          # w -= lr * g
+    MOMENTUM = 1     # v = mu * v - lr * g; w += v
+    NESTEROV = 2     # v = mu * v - lr * g; w += mu * v - lr * g
+    ADAM = 3         # bias-corrected Adam
+
+UPDATE_RULES = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
+# How many parameter-sized state buffers each rule needs (velocity; Adam's m and v).
+STATE_BUFFERS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
+
+
+cdef struct Net:
+    Py_ssize_t n_layers          # weight layers
+    const Py_ssize_t* units      # n_layers + 1 widths, input first
+    const Py_ssize_t* coef_off   # where layer l's coefficients start
+    const Py_ssize_t* icpt_off   # where layer l's intercepts start
+    const Py_ssize_t* act_off    # where layer l's output starts in a row of activations
+    Py_ssize_t n_units           # sum(units[1:]): one row of activations
+    Py_ssize_t n_coefs
+    Py_ssize_t n_params
+    int hidden
+    int output
+
+
+cdef struct Data:
+    const void* X                # dense (n_rows, n_features), or NULL for CSR
+    const void* X_data           # CSR values, indices and row pointers
+    const Py_ssize_t* X_indices
+    const Py_ssize_t* X_indptr
+    const void* Y                # (n_rows, n_outputs)
+    const void* sw               # (n_rows,) sample weights
+    Py_ssize_t n_rows
+
+
+cdef struct Opt:
+    int rule
+    double lr                    # learning rate of this epoch (Adam: learning_rate_init)
+    double momentum
+    double beta1
+    double beta2
+    double epsilon
+    double alpha
+    long long t                  # Adam: updates so far
+    double step_lr               # learning rate of the current step
+
+
+# ---------------------------------------------------------------------------------
+# Scalar helpers
+
+cdef inline int check_span(Py_ssize_t off, Py_ssize_t n,
+                           Py_ssize_t size) except -1 nogil:
+    """In a debug build, fail loudly when ``[off, off + n)`` leaves a buffer."""
+    if FASTSGD_DEBUG:
+        if off < 0 or n < 0 or off + n > size:
+            with gil:
+                raise IndexError(
+                    f"kernel span [{off}, {off + n}) outside a buffer of {size}")
+    return 0
+
+
+cdef inline floating f_exp(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating f_tanh(floating x) noexcept nogil:
+    if floating is float:
+        return tanhf(x)
+    else:
+        return tanh(x)
+
+
+cdef inline floating f_sqrt(floating x) noexcept nogil:
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
+cdef inline floating dot(const floating* a, const floating* b,
+                         Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return fsgd_dot_f(a, b, n)
+    else:
+        return fsgd_dot_d(a, b, n)
+
+
+cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return fsgd_sumsq_f(a, n)
+    else:
+        return fsgd_sumsq_d(a, n)
+
+
+cdef inline floating* shift(floating* p, Py_ssize_t off) noexcept nogil:
+    """``p + off``, keeping NULL (an absent optimizer state) NULL."""
+    return p + off if p != NULL else NULL
+
+
+cdef inline void axpy(floating a, const floating* x, floating* y,
+                      Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        y[j] += a * x[j]
+
+
+# ---------------------------------------------------------------------------------
+# Activations, their derivatives, losses
+
+cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
+                        int kind) noexcept nogil:
+    """Apply activation ``kind`` in place to a row-major (rows, cols) block."""
+    cdef Py_ssize_t i, j, n = rows * cols
+    cdef floating m, s
+    cdef floating* row
+    if kind == LOGISTIC:
+        for i in range(n):
+            z[i] = 1 / (1 + f_exp(-z[i]))
+    elif kind == TANH:
+        for i in range(n):
+            z[i] = f_tanh(z[i])
+    elif kind == RELU:
+        for i in range(n):
+            if z[i] < 0:
+                z[i] = 0
+    elif kind == EXP:
+        for i in range(n):
+            z[i] = f_exp(z[i])
+    elif kind == SOFTMAX:
+        for i in range(rows):
+            row = z + i * cols
+            m = row[0]
+            for j in range(1, cols):
+                if row[j] > m:
+                    m = row[j]
+            s = 0
+            for j in range(cols):
+                row[j] = f_exp(row[j] - m)
+                s += row[j]
+            for j in range(cols):
+                row[j] /= s
+
+
+cdef void backprop_activation(floating* delta, const floating* a, Py_ssize_t n,
+                              int kind) noexcept nogil:
+    """Multiply ``delta`` by the activation's derivative, written in its output."""
+    cdef Py_ssize_t i
+    if kind == LOGISTIC:
+        for i in range(n):
+            delta[i] *= a[i]
+            delta[i] *= 1 - a[i]
+    elif kind == TANH:
+        for i in range(n):
+            delta[i] *= 1 - a[i] * a[i]
+    elif kind == RELU:
+        for i in range(n):
+            if a[i] == 0:
+                delta[i] = 0
+
+
+cdef double row_loss(const floating* p, const floating* y, Py_ssize_t k,
+                     int output) noexcept nogil:
+    """One sample's loss, as scikit-learn's LOSS_FUNCTIONS compute it."""
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating pc, one = 1
+    cdef double loss = 0, diff
+    cdef Py_ssize_t j
+    if output == IDENTITY:            # half squared error, averaged over outputs
+        for j in range(k):
+            diff = y[j] - p[j]
+            loss += diff * diff
+        return 0.5 * loss / k
+    if output == EXP:                 # half Poisson deviance
+        for j in range(k):
+            if y[j] != 0:
+                loss += y[j] * log(y[j] / <double> p[j])
+            loss += p[j] - y[j]
+        return loss
+    for j in range(k):                # log loss on clipped probabilities
+        pc = p[j]
+        if pc < eps:
+            pc = eps
+        elif pc > one - eps:
+            pc = one - eps
+        if y[j] != 0:
+            loss -= y[j] * log(pc)
+        if output == LOGISTIC and y[j] != 1:
+            loss -= (1 - y[j]) * log(1 - pc)
+    return loss
+
+
+cdef double loss_and_output_delta(Net* net, const floating* out, floating* delta,
+                                  Py_ssize_t c, Data* d, const Py_ssize_t* rows,
+                                  Py_ssize_t row0) noexcept nogil:
+    """Sum of ``sw * loss`` over a chunk; writes ``delta = (out - y) * sw``.
+
+    Chunk row ``r`` is sample ``rows[r]``, or ``row0 + r`` when ``rows`` is NULL.
+    """
+    cdef Py_ssize_t k = net.units[net.n_layers], r, j, i
+    cdef const floating* Y = <const floating*> d.Y
+    cdef const floating* sw = <const floating*> d.sw
+    cdef const floating* y
+    cdef floating w
+    cdef double total = 0
+    for r in range(c):
+        i = rows[r] if rows != NULL else row0 + r
+        y = Y + i * k
+        w = sw[i]
+        total += w * row_loss(out + r * k, y, k, net.output)
+        for j in range(k):
+            delta[r * k + j] = (out[r * k + j] - y[j]) * w
+    return total
+
+
+# ---------------------------------------------------------------------------------
+# The optimizer step
+
+cdef inline void begin_step(Opt* o) noexcept nogil:
+    """Advance Adam's step count and set this step's learning rate."""
+    if o.rule == ADAM:
+        o.t += 1
+        o.step_lr = (o.lr * sqrt(1 - pow(o.beta2, <double> o.t))
+                     / (1 - pow(o.beta1, <double> o.t)))
+    else:
+        o.step_lr = o.lr
+
+
+cdef void update_span(const Opt* o, floating* w, floating* s1, floating* s2,
+                      const floating* d, Py_ssize_t n, floating gs,
+                      floating a_inv) noexcept nogil:
+    """Apply one optimizer step to ``n`` parameters ``w``.
+
+    The gradient is ``g = gs * d + a_inv * w``: for a layer's coefficients ``d`` is
+    the data gradient summed over the batch (or one delta row, with ``gs`` the
+    input activation), ``gs`` is 1 / sample-weight sum and ``a_inv`` is alpha times
+    that, which is how scikit-learn scales alpha. ``s1``/``s2`` are the rule's state.
+    """
+    cdef floating lr = o.step_lr, mu = o.momentum
+    cdef floating b1 = o.beta1, b2 = o.beta2, eps = o.epsilon
+    cdef floating omb1 = 1 - o.beta1, omb2 = 1 - o.beta2
+    cdef floating g, v, m
+    cdef Py_ssize_t j
+    if o.rule == SGD:
+        if a_inv == 0:
+            for j in range(n):
+                w[j] -= lr * (gs * d[j])
+        else:
+            for j in range(n):
+                w[j] -= lr * (gs * d[j] + a_inv * w[j])
+    elif o.rule == MOMENTUM:
+        for j in range(n):
+            g = gs * d[j] + a_inv * w[j]
+            v = mu * s1[j] - lr * g
+            s1[j] = v
+            w[j] += v
+    elif o.rule == NESTEROV:
+        for j in range(n):
+            g = gs * d[j] + a_inv * w[j]
+            v = mu * s1[j] - lr * g
+            s1[j] = v
+            w[j] += mu * v - lr * g
+    else:
+        for j in range(n):
+            g = gs * d[j] + a_inv * w[j]
+            m = b1 * s1[j] + omb1 * g
+            v = b2 * s2[j] + omb2 * (g * g)
+            s1[j] = m
+            s2[j] = v
+            w[j] += -lr * m / (f_sqrt(v) + eps)
+
+
+cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
+                         floating* S2, Opt* o, double inv_sw) noexcept nogil:
+    """One step from the summed batch gradient ``G``; returns sum(coefs**2) before
+    it (for the loss's L2 term) when alpha > 0."""
+    cdef double sq = sumsq(P, net.n_coefs) if o.alpha > 0 else 0
+    cdef Py_ssize_t nc = net.n_coefs
+    begin_step(o)
+    update_span(o, P, S1, S2, G, nc, <floating> inv_sw, <floating> (o.alpha * inv_sw))
+    update_span(o, P + nc, shift(S1, nc), shift(S2, nc), G + nc, net.n_params - nc,
+                <floating> inv_sw, 0)
+    return sq
+
+
+# ---------------------------------------------------------------------------------
+# Mini-batch and full batch: gemm over chunks of rows
+
+cdef const floating* input_rows(Net* net, Data* d, const Py_ssize_t* rows,
+                                Py_ssize_t row0, Py_ssize_t c,
+                                floating* xbuf) noexcept nogil:
+    """The chunk's dense input rows, contiguous: X itself when the rows are
+    consecutive, else gathered into ``xbuf``. NULL for CSR input."""
+    cdef const floating* X = <const floating*> d.X
+    cdef Py_ssize_t nf = net.units[0], r
+    if X == NULL:
+        return NULL
+    if rows == NULL:
+        return X + row0 * nf
+    for r in range(1, c):
+        if rows[r] != rows[0] + r:
+            break
+    else:
+        return X + rows[0] * nf
+    for r in range(c):
+        memcpy(xbuf + r * nf, X + rows[r] * nf, nf * sizeof(floating))
+    return xbuf
+
+
+cdef void csr_forward(Data* d, const Py_ssize_t* rows, Py_ssize_t row0, Py_ssize_t c,
+                      const floating* W, Py_ssize_t n_out, floating* out) noexcept nogil:
+    """``out[r] = X[row] @ W`` for CSR rows: only the non-zeros' rows of W are read."""
+    cdef const floating* data = <const floating*> d.X_data
+    cdef Py_ssize_t r, i, p
+    for r in range(c):
+        i = rows[r] if rows != NULL else row0 + r
+        memset(out + r * n_out, 0, n_out * sizeof(floating))
+        for p in range(d.X_indptr[i], d.X_indptr[i + 1]):
+            axpy(data[p], W + d.X_indices[p] * n_out, out + r * n_out, n_out)
+
+
+cdef void csr_gradient(Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
+                       Py_ssize_t c, const floating* delta, Py_ssize_t n_out,
+                       floating* G) noexcept nogil:
+    """``G += X[rows].T @ delta`` for CSR rows (``row0 + r`` when ``rows`` is NULL)."""
+    cdef const floating* data = <const floating*> d.X_data
+    cdef Py_ssize_t r, i, p
+    for r in range(c):
+        i = rows[r] if rows != NULL else row0 + r
+        for p in range(d.X_indptr[i], d.X_indptr[i + 1]):
+            axpy(data[p], delta + r * n_out, G + d.X_indices[p] * n_out, n_out)
+
+
+cdef void chunk_forward(Net* net, const floating* P, floating* acts, Py_ssize_t c,
+                        const floating* X0, Data* d, const Py_ssize_t* rows,
+                        Py_ssize_t row0) noexcept nogil:
+    """Forward pass of ``c`` rows; layer l's output lands at ``acts + c * act_off[l]``.
+
+    ``X0`` holds the dense input rows; when it is NULL the rows come from CSR input.
+    """
+    cdef Py_ssize_t l, r, j, n_in, n_out, L = net.n_layers
+    cdef floating* out
+    cdef const floating* b
+    for l in range(L):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        out = acts + c * net.act_off[l]
+        if l > 0:
+            gemm(False, False, <int> c, <int> n_out, <int> n_in, <floating> 1,
+                 acts + c * net.act_off[l - 1], <int> n_in, P + net.coef_off[l],
+                 <int> n_out, <floating> 0, out, <int> n_out)
+        elif X0 != NULL:
+            gemm(False, False, <int> c, <int> n_out, <int> n_in, <floating> 1,
+                 X0, <int> n_in, P + net.coef_off[0], <int> n_out, <floating> 0,
+                 out, <int> n_out)
+        else:
+            csr_forward(d, rows, row0, c, P + net.coef_off[0], n_out, out)
+        b = P + net.icpt_off[l]
+        for r in range(c):
+            for j in range(n_out):
+                out[r * n_out + j] += b[j]
+        activate_rows(out, c, n_out, net.hidden if l < L - 1 else net.output)
+
+
+cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* acts,
+                         floating* deltas, Py_ssize_t c, const floating* X0,
+                         Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
+                         bint first) noexcept nogil:
+    """Add the chunk's summed gradient to ``G`` (overwrite it when ``first``).
+
+    Expects the output layer's delta in place; leaves every layer's delta there.
+    """
+    cdef Py_ssize_t l, r, j, n_in, n_out
+    cdef floating* d_out
+    cdef floating* gb
+    cdef const floating* a_in
+    cdef floating beta = 0 if first else 1
+    for l in range(net.n_layers - 1, -1, -1):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        d_out = deltas + c * net.act_off[l]
+        a_in = X0 if l == 0 else acts + c * net.act_off[l - 1]
+        if a_in != NULL:
+            gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
+                 a_in, <int> n_in, d_out, <int> n_out, beta, G + net.coef_off[l],
+                 <int> n_out)
+        else:
+            if first:
+                memset(G + net.coef_off[0], 0, n_in * n_out * sizeof(floating))
+            csr_gradient(d, rows, row0, c, d_out, n_out, G + net.coef_off[0])
+        gb = G + net.icpt_off[l]
+        if first:
+            memset(gb, 0, n_out * sizeof(floating))
+        for r in range(c):
+            for j in range(n_out):
+                gb[j] += d_out[r * n_out + j]
+        if l > 0:
+            gemm(False, True, <int> c, <int> n_in, <int> n_out, <floating> 1,
+                 d_out, <int> n_out, P + net.coef_off[l], <int> n_out,
+                 <floating> 0, deltas + c * net.act_off[l - 1], <int> n_in)
+            backprop_activation(deltas + c * net.act_off[l - 1], a_in, c * n_in,
+                                net.hidden)
+
+
+cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* work,
+                           Py_ssize_t work_size, Data* d, const Py_ssize_t* rows,
+                           Py_ssize_t row0, Py_ssize_t n, Py_ssize_t chunk,
+                           double* sw_sum) except? -1 nogil:
+    """Sum the gradient of ``n`` rows into ``G`` chunk by chunk; return sum(sw*loss).
+
+    Memory stays bounded by ``chunk`` rows whatever ``n`` is (full batch).
+    """
+    cdef floating* acts = work
+    cdef floating* deltas
+    cdef floating* xbuf
+    cdef const floating* X0
+    cdef const floating* sw = <const floating*> d.sw
+    cdef const Py_ssize_t* crows
+    cdef Py_ssize_t s, c, r, L = net.n_layers, nf = net.units[0]
+    cdef double total = 0
+    sw_sum[0] = 0
+    for r in range(n):
+        sw_sum[0] += sw[rows[r] if rows != NULL else row0 + r]
+    if sw_sum[0] <= 0:
+        return 0
+    s = 0
+    while s < n:
+        c = min(chunk, n - s)
+        deltas = work + c * net.n_units
+        xbuf = work + 2 * c * net.n_units
+        check_span(0, 2 * c * net.n_units + (c * nf if d.X != NULL else 0), work_size)
+        crows = rows + s if rows != NULL else NULL
+        X0 = input_rows(net, d, crows, row0 + s, c, xbuf)
+        chunk_forward(net, P, acts, c, X0, d, crows, row0 + s)
+        total += loss_and_output_delta(
+            net, acts + c * net.act_off[L - 1], deltas + c * net.act_off[L - 1], c,
+            d, crows, row0 + s)
+        chunk_backward(net, P, G, acts, deltas, c, X0, d, crows, row0 + s, s == 0)
+        s += c
+    return total
+
+
+cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
+                            floating* G, floating* work, Py_ssize_t work_size,
+                            Data* d, const Py_ssize_t* order, Py_ssize_t n,
+                            Py_ssize_t batch_size, Py_ssize_t chunk,
+                            Opt* o) except? -1 nogil:
+    """One pass over ``order`` in batches, as scikit-learn's gen_batches cuts them
+    (the last batch may be smaller). Returns sum(batch loss * batch length)."""
+    cdef Py_ssize_t s, nb
+    cdef double sw_sum, data_loss, sq, total = 0
+    s = 0
+    while s < n:
+        nb = min(batch_size, n - s)
+        data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0, nb,
+                                   chunk, &sw_sum)
+        s += nb
+        if sw_sum <= 0:       # a batch of zero weight has no gradient: no step
+            continue
+        sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum)
+        total += (data_loss / sw_sum + 0.5 * o.alpha * sq / sw_sum) * nb
+    return total
+
+
+# ---------------------------------------------------------------------------------
+# On-line (batch size 1): one sample at a time, fused sweeps over the weights
+
+cdef void online_forward_hidden(Net* net, const floating* P,
+                                floating* acts) noexcept nogil:
+    """Activate layer 0's output (already summed) and run the layers after it."""
+    cdef Py_ssize_t l, i, L = net.n_layers
+    cdef Py_ssize_t n_in, n_out
+    cdef floating* inp
+    cdef floating* out
+    cdef const floating* W
+    activate_rows(acts, 1, net.units[1], net.hidden if L > 1 else net.output)
+    for l in range(1, L):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        inp = acts + net.act_off[l - 1]
+        out = acts + net.act_off[l]
+        W = P + net.coef_off[l]
+        memcpy(out, P + net.icpt_off[l], n_out * sizeof(floating))
+        for i in range(n_in):
+            if inp[i] != 0:
+                axpy(inp[i], W + i * n_out, out, n_out)
+        activate_rows(out, 1, n_out, net.hidden if l < L - 1 else net.output)
+
+
+cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t row,
+                               floating* out) noexcept nogil:
+    """``out = X[row] @ W0 + b0`` (before activation)."""
+    cdef Py_ssize_t i, u1 = net.units[1], nf = net.units[0]
+    cdef const floating* x
+    cdef const floating* W0 = P + net.coef_off[0]
+    if d.X == NULL:
+        csr_forward(d, NULL, row, 1, W0, u1, out)
+        for i in range(u1):
+            out[i] += P[net.icpt_off[0] + i]
+        return
+    x = <const floating*> d.X + row * nf
+    memcpy(out, P + net.icpt_off[0], u1 * sizeof(floating))
+    for i in range(nf):
+        if x[i] != 0:
+            axpy(x[i], W0 + i * u1, out, u1)
+
+
+cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S2,
+                                floating* acts, floating* deltas, Py_ssize_t l,
+                                floating inv_sw, Opt* o) noexcept nogil:
+    """Backward through layer ``l`` >= 1 and update it, in one sweep of its rows.
+
+    Each row is read once: its dot with the delta (with the weights before the step,
+    as scikit-learn computes every gradient before any update), then its update.
+    Returns the sum of squares of the old weights when alpha > 0.
+    """
+    cdef Py_ssize_t i, n_in = net.units[l], n_out = net.units[l + 1]
+    cdef Py_ssize_t off
+    cdef floating* a_in = acts + net.act_off[l - 1]
+    cdef floating* d_in = deltas + net.act_off[l - 1]
+    cdef const floating* d_out = deltas + net.act_off[l]
+    cdef floating a_inv = o.alpha * inv_sw
+    cdef double sq = 0
+    for i in range(n_in):
+        off = net.coef_off[l] + i * n_out
+        if o.alpha > 0:
+            sq += sumsq(P + off, n_out)
+        d_in[i] = dot(P + off, d_out, n_out)
+        update_span(o, P + off, shift(S1, off), shift(S2, off), d_out, n_out,
+                    a_in[i] * inv_sw, a_inv)
+    backprop_activation(d_in, a_in, n_in, net.hidden)
+    return sq
+
+
+cdef double online_sweep_first(Net* net, floating* P, floating* S1, floating* S2,
+                               floating* acts, floating* deltas, floating* xdense,
+                               Data* d, Py_ssize_t row, Py_ssize_t next_row,
+                               floating inv_sw, Opt* o) noexcept nogil:
+    """Update layer 0 with sample ``row``'s gradient and, in the same sweep over its
+    rows, sum sample ``next_row``'s forward pass with the updated rows (dense input).
+
+    Returns the sum of squares of the old weights when alpha > 0.
+    """
+    cdef Py_ssize_t i, p, nf = net.units[0], u1 = net.units[1]
+    cdef Py_ssize_t off = net.coef_off[0]
+    cdef const floating* x
+    cdef const floating* xn = NULL
+    cdef const floating* data = <const floating*> d.X_data
+    cdef const floating* d1 = deltas
+    cdef floating* out = acts
+    cdef floating a_inv = o.alpha * inv_sw
+    cdef double sq = 0
+    if d.X == NULL:
+        if o.rule == SGD and o.alpha == 0:
+            # Plain SGD moves only the rows of this sample's non-zeros.
+            for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
+                update_span(o, P + off + d.X_indices[p] * u1, NULL, NULL, d1, u1,
+                            data[p] * inv_sw, 0)
+        else:
+            # Every row moves (decay or momentum): sweep them all, exactly.
+            for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
+                xdense[d.X_indices[p]] = data[p]
+            for i in range(nf):
+                if o.alpha > 0:
+                    sq += sumsq(P + off + i * u1, u1)
+                update_span(o, P + off + i * u1, shift(S1, off + i * u1),
+                            shift(S2, off + i * u1), d1, u1, xdense[i] * inv_sw, a_inv)
+            for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
+                xdense[d.X_indices[p]] = 0
+        if next_row >= 0:
+            online_forward_first(net, P, d, next_row, out)
+        return sq
+    x = <const floating*> d.X + row * nf
+    if next_row >= 0:
+        xn = <const floating*> d.X + next_row * nf
+        memcpy(out, P + net.icpt_off[0], u1 * sizeof(floating))
+    for i in range(nf):
+        if o.alpha > 0:
+            sq += sumsq(P + off + i * u1, u1)
+        update_span(o, P + off + i * u1, shift(S1, off + i * u1),
+                    shift(S2, off + i * u1), d1, u1, x[i] * inv_sw, a_inv)
+        if xn != NULL and xn[i] != 0:
+            axpy(xn[i], P + off + i * u1, out, u1)
+    return sq
+
+
+cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
+                         floating* work, Py_ssize_t work_size, Data* d,
+                         const Py_ssize_t* order, Py_ssize_t n,
+                         Opt* o) except? -1 nogil:
+    """Batch size 1 over ``order``; returns the summed per-sample loss, as
+    scikit-learn accumulates it (data loss plus L2 term over the sample weight)."""
+    cdef Py_ssize_t k, l, row, next_row, L = net.n_layers
+    cdef Py_ssize_t K = net.units[L]
+    cdef floating* acts = work
+    cdef floating* deltas = work + net.n_units
+    cdef floating* xdense = work + 2 * net.n_units
+    cdef floating* out = acts + net.act_off[L - 1]
+    cdef const floating* sw = <const floating*> d.sw
+    cdef floating w, inv_sw
+    cdef double loss, sq, total = 0
+    check_span(0, 2 * net.n_units + net.units[0], work_size)
+    if n == 0:
+        return 0
+    online_forward_first(net, P, d, order[0], acts)
+    for k in range(n):
+        row = order[k]
+        next_row = order[k + 1] if k + 1 < n else -1
+        online_forward_hidden(net, P, acts)
+        w = sw[row]
+        loss = loss_and_output_delta(net, out, deltas + net.act_off[L - 1], 1, d,
+                                     NULL, row)
+        if not w > 0:        # zero weight: no gradient, no step
+            if next_row >= 0:
+                online_forward_first(net, P, d, next_row, acts)
+            continue
+        inv_sw = 1 / w
+        begin_step(o)
+        sq = 0
+        for l in range(L - 1, 0, -1):
+            sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, l, inv_sw, o)
+        for l in range(L):
+            update_span(o, P + net.icpt_off[l], shift(S1, net.icpt_off[l]),
+                        shift(S2, net.icpt_off[l]), deltas + net.act_off[l],
+                        net.units[l + 1], inv_sw, 0)
+        sq += online_sweep_first(net, P, S1, S2, acts, deltas, xdense, d, row,
+                                 next_row, inv_sw, o)
+        total += (loss + 0.5 * o.alpha * sq) / w
+    return total
+
+
+# ---------------------------------------------------------------------------------
+# Python entry points
+
+cdef class Layout:
+    """Where each layer lives in the flat parameter buffer and in a row of the
+    activation workspace.
+
+    Parameters
+    ----------
+    units : sequence of int
+        Layer widths, input first, output last.
+    hidden : str
+        Hidden activation name.
+    output : str
+        Output activation name.
+    """
+    cdef readonly Py_ssize_t n_layers, n_coefs, n_params, n_units
+    cdef readonly str hidden, output
+    cdef Py_ssize_t[::1] _units, _coef_off, _icpt_off, _act_off
+    cdef Net net
+
+    def __init__(self, units, str hidden, str output):
+        units = np.array(units, dtype=np.intp)
+        if units.ndim != 1 or units.shape[0] < 2 or (units < 1).any():
+            raise ValueError(f"layer widths must be >= 1, got {units.tolist()}")
+        if units.max() >= 2**31:
+            raise ValueError("a layer wider than 2**31 - 1 units is not supported")
+        if ACTIVATIONS.get(hidden, -1) not in (IDENTITY, LOGISTIC, TANH, RELU):
+            raise ValueError(f"unknown hidden activation {hidden!r}")
+        if output not in ("identity", "logistic", "exp", "softmax"):
+            raise ValueError(f"unknown output activation {output!r}")
+        self.hidden = hidden
+        self.output = output
+        n_layers = units.shape[0] - 1
+        fan_in, fan_out = units[:n_layers], units[1:]
+        sizes = fan_in * fan_out
+        self.n_layers = n_layers
+        self.n_coefs = int(sizes.sum())
+        self.n_units = int(fan_out.sum())
+        self.n_params = self.n_coefs + self.n_units
+        self._units = units
+        # Each offset is the sum of the sizes before it.
+        self._coef_off = (np.cumsum(sizes) - sizes).astype(np.intp)
+        self._icpt_off = (self.n_coefs + np.cumsum(fan_out) - fan_out).astype(np.intp)
+        self._act_off = (np.cumsum(fan_out) - fan_out).astype(np.intp)
+        self.net.n_layers = self.n_layers
+        self.net.units = &self._units[0]
+        self.net.coef_off = &self._coef_off[0]
+        self.net.icpt_off = &self._icpt_off[0]
+        self.net.act_off = &self._act_off[0]
+        self.net.n_units = self.n_units
+        self.net.n_coefs = self.n_coefs
+        self.net.n_params = self.n_params
+        self.net.hidden = ACTIVATIONS[hidden]
+        self.net.output = ACTIVATIONS[output]
+
+    def __reduce__(self):
+        return Layout, (self.units, self.hidden, self.output)
+
+    @property
+    def units(self):
+        return np.asarray(self._units).copy()
+
+    @property
+    def coef_offsets(self):
+        return np.asarray(self._coef_off).copy()
+
+    @property
+    def intercept_offsets(self):
+        return np.asarray(self._icpt_off).copy()
+
+    def workspace_size(self, Py_ssize_t chunk):
+        """Elements of workspace a kernel call needs for ``chunk`` rows at a time."""
+        return chunk * (2 * self.n_units + self._units[0]) + self._units[0]
+
+
+cdef int fill_input(Layout layout, Data* d, const floating[:, ::1] X,
+                    const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                    const Py_ssize_t[::1] X_indptr) except -1:
+    """Check the input buffers against the layout and point ``d`` at them."""
+    cdef Py_ssize_t nf = layout._units[0], n_rows, i
+    if X_indptr.shape[0] == 0:
+        n_rows = X.shape[0]
+        if X.shape[1] != nf:
+            raise ValueError(f"X has {X.shape[1]} features, the network {nf}")
+        d.X = &X[0, 0] if n_rows > 0 else NULL
+        d.X_data = NULL
+        d.X_indices = NULL
+        d.X_indptr = NULL
+    else:
+        n_rows = X_indptr.shape[0] - 1
+        if X_indptr[0] != 0 or X_indptr[n_rows] > X_indices.shape[0] \
+                or X_indices.shape[0] != X_data.shape[0]:
+            raise ValueError("inconsistent CSR arrays")
+        for i in range(n_rows):
+            if X_indptr[i + 1] < X_indptr[i]:
+                raise ValueError("CSR row pointers must not decrease")
+        if FASTSGD_DEBUG:
+            for i in range(X_indptr[n_rows]):
+                if not 0 <= X_indices[i] < nf:
+                    raise IndexError(f"CSR column index {X_indices[i]} out of range")
+        d.X = NULL
+        d.X_data = &X_data[0] if X_data.shape[0] > 0 else NULL
+        d.X_indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
+        d.X_indptr = &X_indptr[0]
+    d.n_rows = n_rows
+    d.Y = NULL
+    d.sw = NULL
+    return 0
+
+
+cdef int fill_targets(Layout layout, Data* d, const floating[:, ::1] Y,
+                      const floating[::1] sample_weight) except -1:
+    """Check targets and sample weights against the input and point ``d`` at them."""
+    if Y is None or sample_weight is None:
+        raise ValueError("Y and sample_weight are required")
+    if Y.shape[0] != d.n_rows or Y.shape[1] != layout._units[layout.n_layers]:
+        raise ValueError("Y does not match X and the network's outputs")
+    if sample_weight.shape[0] != d.n_rows:
+        raise ValueError("sample_weight does not match X")
+    d.Y = &Y[0, 0] if d.n_rows > 0 else NULL
+    d.sw = &sample_weight[0] if d.n_rows > 0 else NULL
+    return 0
+
+
+def train_epoch(Layout layout, floating[::1] params, floating[::1] grads,
+                floating[::1] work, const floating[:, ::1] X,
+                const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
+                const floating[::1] sample_weight, const Py_ssize_t[::1] order,
+                Py_ssize_t batch_size, Py_ssize_t chunk, double alpha,
+                floating[::1] state1, floating[::1] state2, str rule,
+                double learning_rate, double momentum, double beta_1,
+                double beta_2, double epsilon, long long adam_t,
+                bint fused_online=True):
+    """Train over the rows ``order`` (one epoch, or a segment of one), in place.
+
+    Dense input comes in ``X`` (pass an empty ``X_indptr``); CSR input in
+    ``X_data``, ``X_indices``, ``X_indptr`` (pass ``X`` of shape (0, n_features)).
+    ``batch_size`` 1 runs the fused on-line kernel unless ``fused_online`` is false;
+    larger batches run gemm over chunks of at most ``chunk`` rows. ``state1`` and
+    ``state2`` are the update rule's state (velocity; Adam's moments), empty when
+    the rule has none; ``learning_rate`` is Adam's initial rate for ``"adam"``.
+
+    Returns
+    -------
+    loss_sum : float
+        Sum over batches of the batch loss times the batch length.
+    adam_t : int
+        Adam's update count after the call.
+    step_lr : float
+        The learning rate of the last step.
+    """
+    cdef Net* net = &layout.net
+    cdef Data d
+    cdef Opt o
+    cdef Py_ssize_t n = order.shape[0], i
+    cdef double total
+    cdef floating* S1
+    cdef floating* S2
+    cdef floating* G = NULL
+    if rule not in UPDATE_RULES:
+        raise ValueError(f"unknown update rule {rule!r}")
+    if batch_size < 1 or chunk < 1:
+        raise ValueError("batch_size and chunk must be >= 1")
+    if params.shape[0] != layout.n_params:
+        raise ValueError("params does not match the layout")
+    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
+    fill_targets(layout, &d, Y, sample_weight)
+    for i in range(n):
+        if not 0 <= order[i] < d.n_rows:
+            raise IndexError(f"order holds row {order[i]}, X has {d.n_rows} rows")
+    cdef bint online = batch_size == 1 and fused_online
+    if online:
+        chunk = 1
+    else:
+        chunk = min(chunk, batch_size)
+        if grads.shape[0] != layout.n_params:
+            raise ValueError("grads does not match the layout")
+        G = &grads[0]
+    if work.shape[0] < layout.workspace_size(chunk):
+        raise ValueError("workspace too small")
+    S1 = S2 = NULL
+    for i, state in enumerate((state1, state2)):
+        if STATE_BUFFERS[rule] > i and state.shape[0] != layout.n_params:
+            raise ValueError(f"the {rule!r} rule needs optimizer state of "
+                             f"{layout.n_params} elements")
+    if STATE_BUFFERS[rule] >= 1:
+        S1 = &state1[0]
+    if STATE_BUFFERS[rule] >= 2:
+        S2 = &state2[0]
+    o.rule = UPDATE_RULES[rule]
+    o.lr = learning_rate
+    o.momentum = momentum
+    o.beta1 = beta_1
+    o.beta2 = beta_2
+    o.epsilon = epsilon
+    o.alpha = alpha
+    o.t = adam_t
+    o.step_lr = learning_rate
+    with nogil:
+        if online:
+            total = online_epoch(net, &params[0], S1, S2, &work[0], work.shape[0],
+                                 &d, &order[0] if n > 0 else NULL, n, &o)
+        else:
+            total = minibatch_epoch(net, &params[0], S1, S2, G, &work[0],
+                                    work.shape[0], &d,
+                                    &order[0] if n > 0 else NULL, n, batch_size,
+                                    chunk, &o)
+    return total, o.t, o.step_lr
+
+
+def loss_and_gradient(Layout layout, floating[::1] params, floating[::1] grads,
+                      floating[::1] work, const floating[:, ::1] X,
+                      const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
+                      const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
+                      const floating[::1] sample_weight, Py_ssize_t chunk,
+                      double alpha):
+    """Full-batch loss and gradient over all rows (what L-BFGS minimises).
+
+    Writes the gradient into ``grads`` and returns the loss, both as scikit-learn's
+    ``_backprop`` computes them (L2 term scaled by the sample-weight sum).
+    """
+    cdef Net* net = &layout.net
+    cdef Data d
+    cdef Py_ssize_t i, nc = layout.n_coefs
+    cdef double sw_sum, data_loss, sq = 0, inv
+    cdef floating* G = &grads[0]
+    cdef floating* P = &params[0]
+    if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
+        raise ValueError("params and grads must match the layout")
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
+    fill_targets(layout, &d, Y, sample_weight)
+    chunk = max(1, min(chunk, d.n_rows))
+    if work.shape[0] < layout.workspace_size(chunk):
+        raise ValueError("workspace too small")
+    with nogil:
+        data_loss = batch_gradient(net, P, G, &work[0], work.shape[0], &d, NULL, 0,
+                                   d.n_rows, chunk, &sw_sum)
+        if sw_sum > 0:
+            inv = 1 / sw_sum
+            if alpha > 0:
+                sq = sumsq(P, nc)
+            for i in range(nc):
+                G[i] = (G[i] + <floating> alpha * P[i]) * <floating> inv
+            for i in range(nc, net.n_params):
+                G[i] *= <floating> inv
+    if not sw_sum > 0:
+        raise ValueError("the sample weights sum to zero")
+    return data_loss * inv + 0.5 * alpha * sq * inv
+
+
+def forward(Layout layout, const floating[::1] params, floating[::1] work,
+            const floating[:, ::1] X, const floating[::1] X_data,
+            const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
+            floating[:, ::1] out, Py_ssize_t chunk):
+    """Predict: write the output layer's activations for every row of X to ``out``."""
+    cdef Net* net = &layout.net
+    cdef Data d
+    cdef Py_ssize_t s, c, K = layout._units[layout.n_layers]
+    cdef floating* acts
+    cdef const floating* X0
+    if params.shape[0] != layout.n_params:
+        raise ValueError("params does not match the layout")
+    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
+    if out.shape[0] != d.n_rows or out.shape[1] != K:
+        raise ValueError("out does not match X and the network's outputs")
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    if work.shape[0] < layout.workspace_size(chunk):
+        raise ValueError("workspace too small")
+    acts = &work[0]
+    with nogil:
+        s = 0
+        while s < d.n_rows:
+            c = min(chunk, d.n_rows - s)
+            X0 = input_rows(net, &d, NULL, s, c, <floating*> NULL)
+            chunk_forward(net, &params[0], acts, c, X0, &d, NULL, s)
+            memcpy(&out[s, 0], acts + c * net.act_off[net.n_layers - 1],
+                   c * K * sizeof(floating))
+            s += c
+
+
+def weighted_loss(str output, const floating[:, ::1] out, const floating[:, ::1] Y,
+                  const floating[::1] sample_weight):
+    """Sample-weighted mean loss of predictions ``out`` (no L2 term)."""
+    cdef Py_ssize_t r, n = out.shape[0], k = out.shape[1]
+    cdef int kind = ACTIVATIONS[output]
+    cdef double total = 0, sw_sum = 0
+    if Y.shape[0] != n or Y.shape[1] != k or sample_weight.shape[0] != n:
+        raise ValueError("out, Y and sample_weight do not match")
+    with nogil:
+        for r in range(n):
+            total += sample_weight[r] * row_loss(&out[r, 0], &Y[r, 0], k, kind)
+            sw_sum += sample_weight[r]
+    return total / sw_sum if sw_sum > 0 else float("nan")
+
+
+def all_finite(const floating[::1] a):
+    """True when no element of ``a`` is NaN or infinite."""
+    cdef Py_ssize_t i
+    cdef bint ok = True
+    with nogil:
+        for i in range(a.shape[0]):
+            if not isfinite(a[i]):
+                ok = False
+                break
+    return ok

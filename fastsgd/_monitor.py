@@ -1,0 +1,161 @@
+"""What early stopping watches: a score or the loss on a validation set.
+
+The validation set is validated and converted once per fit; every epoch then costs
+one compiled forward pass into a preallocated buffer and the metric itself. String
+scorers see a stand-in estimator that answers ``predict``/``predict_proba`` with
+those precomputed outputs, so no epoch goes back through input validation.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import check_scoring, r2_score
+
+from fastsgd import _kernels, _network
+
+
+@dataclass
+class ValidationSet:
+    """A validation set, converted once per fit for the kernels and the scorers."""
+
+    X: object  # validated X, as a user's callable scorer receives it
+    X_args: tuple  # the kernels' view of X
+    Y: np.ndarray  # targets as the network's outputs see them (binarized labels)
+    y: np.ndarray  # targets as scorers see them (labels, or values)
+    sample_weight: np.ndarray | None
+
+    @property
+    def n_samples(self):
+        return self.Y.shape[0]
+
+
+class _FrozenPredictions:
+    """Answers a scorer's calls with the outputs computed for this epoch."""
+
+    def __init__(self, estimator, output):
+        self._estimator = estimator
+        self._output = output
+
+    def predict(self, X):
+        return self._estimator._predict_from_output(self._output)
+
+    def get_params(self, deep=True):
+        return {}
+
+
+class _FrozenClassifier(_FrozenPredictions, ClassifierMixin, BaseEstimator):
+    def __init__(self, estimator, output):
+        super().__init__(estimator, output)
+        self.classes_ = estimator.classes_
+
+    def predict_proba(self, X):
+        return self._estimator._proba_from_output(self._output)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+
+class _FrozenRegressor(_FrozenPredictions, RegressorMixin, BaseEstimator):
+    pass
+
+
+def _accuracy(estimator, output, validation):
+    """scikit-learn's default classifier score (subset accuracy), from outputs."""
+    predicted = estimator._predict_from_output(output)
+    y = validation.y
+    correct = predicted == y
+    if correct.ndim > 1:
+        correct = correct.all(axis=1)
+    return float(np.average(correct, weights=validation.sample_weight))
+
+
+def _r2(estimator, output, validation):
+    predicted = estimator._predict_from_output(output)
+    return float(r2_score(validation.y, predicted, sample_weight=validation.sample_weight))
+
+
+class Monitor:
+    """Computes the validation loss and the monitored score after each epoch.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        The estimator being fitted.
+    scoring : None, "loss", str or callable
+        ``None`` is scikit-learn's behaviour (accuracy or R²); ``"loss"`` the
+        validation loss; any scikit-learn scorer name; or ``scorer(estimator, X, y)``.
+    validation : ValidationSet
+    layout : Layout
+    dtype : numpy dtype
+    """
+
+    def __init__(self, estimator, scoring, validation, layout, dtype):
+        self.estimator = estimator
+        self.validation = validation
+        self.layout = layout
+        self.scoring = scoring
+        n_val = validation.n_samples
+        self._out = np.empty((n_val, int(layout.units[-1])), dtype=dtype)
+        self._work = _network.workspace(layout, _network.chunk_rows(layout, n_val), dtype)
+        self._loss_weights = (
+            np.ones(n_val, dtype=dtype)
+            if validation.sample_weight is None
+            else validation.sample_weight.astype(dtype)
+        )
+        self.greater_is_better = scoring != "loss"
+        if scoring is None:
+            is_classifier = hasattr(estimator, "classes_")
+            self.name = "accuracy" if is_classifier else "r2"
+            self._score = _accuracy if is_classifier else _r2
+        elif scoring == "loss":
+            self.name = "loss"
+            self._score = None
+        elif isinstance(scoring, str):
+            self.name = scoring
+            scorer = check_scoring(estimator, scoring=scoring)
+            self._score = self._string_scorer(scorer)
+        else:
+            self.name = getattr(scoring, "__name__", "score")
+            if self.name == "<lambda>":
+                self.name = "score"
+            self._score = self._callable_scorer(scoring)
+
+    def _string_scorer(self, scorer):
+        frozen = (
+            _FrozenClassifier
+            if hasattr(self.estimator, "classes_")
+            else _FrozenRegressor
+        )
+
+        def score(estimator, output, validation):
+            kwargs = {}
+            if validation.sample_weight is not None:
+                kwargs["sample_weight"] = validation.sample_weight
+            return float(
+                scorer(frozen(estimator, output), validation.X, validation.y, **kwargs)
+            )
+
+        return score
+
+    @staticmethod
+    def _callable_scorer(scoring):
+        def score(estimator, output, validation):
+            return float(scoring(estimator, validation.X, validation.y))
+
+        return score
+
+    def evaluate(self, params):
+        """Validation loss and monitored score of the weights in ``params``."""
+        v = self.validation
+        _network.forward(
+            self.layout, params, v.X_args, v.n_samples, out=self._out, work=self._work
+        )
+        if not _kernels.all_finite(self._out.reshape(-1)):
+            return float("nan"), float("nan")
+        loss = _kernels.weighted_loss(
+            self.layout.output, self._out, v.Y, self._loss_weights
+        )
+        if self._score is None:
+            return loss, loss
+        return loss, self._score(self.estimator, self._out, v)

@@ -1,0 +1,134 @@
+"""The network's parameters and its predict-time forward pass.
+
+All weights live in one flat buffer, laid out as scikit-learn's ``_pack`` lays them
+out (every layer's coefficients, then every layer's intercepts); ``coefs_`` and
+``intercepts_`` are views into it. The kernels, the optimizer state and the
+snapshots for early stopping all work on that one buffer.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastsgd import _kernels
+
+# Rows per kernel call for batched work (mini-batch, full batch, predict): a chunk's
+# activations and input rows fit in about 8 MB, so memory stays bounded on any data.
+_CHUNK_ELEMENTS = 1 << 20
+_MAX_CHUNK = 4096
+
+_EMPTY_INDEX = np.empty(0, dtype=np.intp)
+
+
+def make_layout(n_features, hidden_layer_sizes, n_outputs, activation, out_activation):
+    """The kernels' description of a network of these widths and activations."""
+    units = [n_features, *hidden_layer_sizes, n_outputs]
+    return _kernels.Layout(units, activation, out_activation)
+
+
+def chunk_rows(layout, n_rows):
+    """How many rows one batched kernel step processes at a time."""
+    per_row = 2 * layout.n_units + int(layout.units[0])
+    return int(max(1, min(n_rows, _MAX_CHUNK, _CHUNK_ELEMENTS // per_row)))
+
+
+def workspace(layout, chunk, dtype):
+    """Scratch memory for a kernel call that processes ``chunk`` rows at a time."""
+    return np.empty(layout.workspace_size(chunk), dtype=dtype)
+
+
+def param_views(layout, params):
+    """``coefs_`` and ``intercepts_`` as views into the flat buffer ``params``."""
+    units = layout.units
+    coefs, intercepts = [], []
+    for l, (c_off, i_off) in enumerate(
+        zip(layout.coef_offsets, layout.intercept_offsets, strict=True)
+    ):
+        fan_in, fan_out = int(units[l]), int(units[l + 1])
+        coefs.append(params[c_off : c_off + fan_in * fan_out].reshape(fan_in, fan_out))
+        intercepts.append(params[i_off : i_off + fan_out])
+    return coefs, intercepts
+
+
+def glorot_uniform(layout, activation, random_state, dtype):
+    """Initial weights drawn exactly as scikit-learn's ``_init_coef`` draws them:
+    per layer, the coefficients and then the intercepts, from the same
+    ``RandomState`` calls, so the same seed gives the same network."""
+    params = np.empty(layout.n_params, dtype=dtype)
+    factor = 2.0 if activation == "logistic" else 6.0
+    for coef, intercept in zip(*param_views(layout, params), strict=True):
+        fan_in, fan_out = coef.shape
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coef[:] = random_state.uniform(-bound, bound, (fan_in, fan_out))
+        intercept[:] = random_state.uniform(-bound, bound, fan_out)
+    return params
+
+
+def pack(layout, coefs, intercepts, dtype):
+    """A new flat buffer holding ``coefs`` and ``intercepts`` (checked against the
+    layout's shapes)."""
+    params = np.empty(layout.n_params, dtype=dtype)
+    views = param_views(layout, params)
+    for name, given, expected in zip(
+        ("coefs_", "intercepts_"), (coefs, intercepts), views, strict=True
+    ):
+        if len(given) != len(expected):
+            raise ValueError(
+                f"{name} has {len(given)} layers, the network {len(expected)}"
+            )
+        for l, (src, dst) in enumerate(zip(given, expected, strict=True)):
+            src = np.asarray(src)
+            if src.shape != dst.shape:
+                raise ValueError(
+                    f"{name}[{l}] has shape {src.shape}, expected {dst.shape}"
+                )
+            dst[:] = src
+    return params
+
+
+def views_are_current(params, coefs, intercepts, layout):
+    """True when ``coefs``/``intercepts`` are still the views into ``params``
+    (a user may have replaced them, for example to move weights in)."""
+    expected = param_views(layout, params)
+    for given, views in zip((coefs, intercepts), expected, strict=True):
+        if not isinstance(given, list) or len(given) != len(views):
+            return False
+        for a, b in zip(given, views, strict=True):
+            if not (
+                isinstance(a, np.ndarray)
+                and a.dtype == b.dtype
+                and a.shape == b.shape
+                and a.strides == b.strides
+                and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            ):
+                return False
+    return True
+
+
+def kernel_input(X):
+    """The four input arguments of a kernel call for dense or CSR ``X``.
+
+    ``X`` must already be validated: C-contiguous, or CSR with sorted, unique
+    indices, of the model's dtype.
+    """
+    if sp.issparse(X):
+        empty = np.empty((0, X.shape[1]), dtype=X.dtype)
+        return (
+            empty,
+            X.data,
+            X.indices.astype(np.intp, copy=False),
+            X.indptr.astype(np.intp, copy=False),
+        )
+    empty = np.empty(0, dtype=X.dtype)
+    return X, empty, _EMPTY_INDEX, _EMPTY_INDEX
+
+
+def forward(layout, params, X_args, n_rows, out=None, work=None):
+    """Output-layer activations (probabilities, or predictions) for validated X."""
+    dtype = params.dtype
+    chunk = chunk_rows(layout, n_rows)
+    if out is None:
+        out = np.empty((n_rows, int(layout.units[-1])), dtype=dtype)
+    if work is None or work.shape[0] < layout.workspace_size(chunk):
+        work = workspace(layout, chunk, dtype)
+    _kernels.forward(layout, params, work, *X_args, out, chunk)
+    return out

@@ -1,0 +1,415 @@
+"""The epoch loop: shuffle an index array, make one kernel call per epoch, then do
+everything that happens between epochs (learning-rate schedules, early stopping,
+best weights, history, the verbose log, callbacks, Ctrl-C, divergence checks).
+
+The rules are scikit-learn's ``_fit_stochastic``, line for line where they exist
+there, so that the same settings stop at the same epoch.
+"""
+
+import math
+import signal
+import threading
+import time
+import warnings
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+from fastsgd import _kernels, _network
+
+# Mini-batches up to this size run gemm on one BLAS thread: on matrices this small,
+# threads cost more than they bring.
+_SINGLE_THREAD_BATCH = 512
+
+
+class Optimizer:
+    """scikit-learn's SGDOptimizer or AdamOptimizer, with its state in flat buffers
+    laid out like the parameters.
+
+    Like scikit-learn's, it is created by ``fit`` and kept by ``partial_fit``, and
+    it keeps the hyper-parameters it was created with.
+    """
+
+    def __init__(self, solver, n_params, dtype, *, learning_rate_init, lr_schedule,
+                 momentum, nesterovs_momentum, power_t, beta_1, beta_2, epsilon):
+        if solver == "adam":
+            self.rule = "adam"
+        elif momentum == 0:
+            self.rule = "sgd"
+        else:
+            self.rule = "nesterov" if nesterovs_momentum else "momentum"
+        self.solver = solver
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = float(momentum)
+        self.power_t = float(power_t)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.t = 0  # Adam's update count
+        n_states = _kernels.STATE_BUFFERS[self.rule]
+        self.states = [np.zeros(n_params, dtype=dtype) for _ in range(n_states)]
+        self._empty = np.empty(0, dtype=dtype)
+
+    def kernel_args(self):
+        """The optimizer's part of a ``train_epoch`` call, in its order."""
+        states = self.states + [self._empty] * (2 - len(self.states))
+        base_lr = self.learning_rate_init if self.rule == "adam" else self.learning_rate
+        return (*states, self.rule, base_lr, self.momentum, self.beta_1, self.beta_2,
+                self.epsilon, self.t)
+
+    def iteration_ends(self, time_step):
+        """After an epoch: the ``invscaling`` schedule (``time_step`` is ``t_``)."""
+        if self.solver == "sgd" and self.lr_schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def trigger_stopping(self):
+        """No improvement for ``n_iter_no_change`` epochs: stop, or (``adaptive``)
+        divide the learning rate by 5. Returns ``(stop, what was done)``."""
+        if self.solver != "sgd" or self.lr_schedule != "adaptive":
+            return True, ""
+        if self.learning_rate <= 1e-6:
+            return True, "learning rate too small"
+        self.learning_rate /= 5.0
+        return False, f"learning rate set to {self.learning_rate:g}"
+
+
+class _Snapshot:
+    """Weights and optimizer state at the start of an epoch, to roll back to if the
+    epoch diverges (buffers allocated once per fit)."""
+
+    def __init__(self, params, optimizer):
+        self.params = params
+        self.optimizer = optimizer
+        self._buffers = [np.empty_like(a) for a in (params, *optimizer.states)]
+
+    def save(self):
+        for buffer, live in zip(self._buffers, (self.params, *self.optimizer.states),
+                                strict=True):
+            np.copyto(buffer, live)
+        self._t = self.optimizer.t
+        self._lr = self.optimizer.learning_rate
+
+    def restore(self):
+        for buffer, live in zip(self._buffers, (self.params, *self.optimizer.states),
+                                strict=True):
+            np.copyto(live, buffer)
+        self.optimizer.t = self._t
+        self.optimizer.learning_rate = self._lr
+
+
+@dataclass
+class TrainingSet:
+    """The training rows as the kernels read them."""
+
+    X_args: tuple
+    Y: np.ndarray
+    sample_weight: np.ndarray
+    rows: np.ndarray | None  # rows of X to train on, in scikit-learn's order
+
+    @property
+    def n_samples(self):
+        return self.Y.shape[0] if self.rows is None else self.rows.shape[0]
+
+
+@contextmanager
+def _sigint_stops_training():
+    """While training, Ctrl-C asks the loop to stop after the current epoch; a second
+    Ctrl-C interrupts at once. Only the main thread can own signal handlers."""
+    state = {"interrupted": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        state["interrupted"] = True
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class EpochLog:
+    """The ``verbose`` table: one aligned row per epoch, then why training stopped."""
+
+    def __init__(self, metric, has_validation, enabled):
+        self.enabled = enabled
+        self.has_validation = has_validation
+        self.metric = metric  # None, "loss", or a score's name
+        columns = [("epoch", 5), ("train_loss", 10)]
+        if has_validation:
+            columns.append(("valid_loss", 10))
+            if metric != "loss":
+                columns.append((f"valid_{metric}", max(10, len(metric) + 6)))
+        columns += [("lr", 9), ("seconds", 7)]
+        self.columns = columns
+        self._header_printed = False
+
+    def _print(self, line):
+        if self.enabled:
+            print(line, flush=True)
+
+    def row(self, record):
+        if not self.enabled:
+            return
+        if not self._header_printed:
+            self._print("  ".join(f"{name:>{w}}" + "  " for name, w in self.columns))
+            self._header_printed = True
+        marked = ("valid_loss" if self.metric == "loss" else
+                  f"valid_{self.metric}" if self.has_validation else "train_loss")
+        values = {
+            "epoch": f"{record['epoch']:d}",
+            "train_loss": f"{record['train_loss']:.6f}",
+            "valid_loss": f"{record.get('valid_loss', float('nan')):.6f}",
+            f"valid_{self.metric}": f"{record.get('valid_score', float('nan')):.6f}",
+            "lr": f"{record['learning_rate']:.3g}",
+            "seconds": f"{record['seconds']:.3f}",
+        }
+        cells = []
+        for name, width in self.columns:
+            mark = " *" if name == marked and record["is_best"] else "  "
+            cells.append(f"{values[name]:>{width}}{mark}")
+        self._print("  ".join(cells))
+
+    def note(self, text):
+        self._print(text)
+
+
+class EpochLoop:
+    """Trains ``estimator`` for up to ``max_iter`` epochs (one for ``partial_fit``).
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        Holds the fitted attributes this loop updates.
+    layout : Layout
+    params : ndarray
+        The flat parameter buffer (``coefs_`` and ``intercepts_`` view it).
+    optimizer : Optimizer
+    training : TrainingSet
+    monitor : Monitor or None
+        The validation set's monitor; None monitors the training loss.
+    batch_size : int
+    incremental : bool
+        ``partial_fit``: one epoch.
+    random_state : RandomState
+        The generator scikit-learn would use for this fit's shuffles.
+    """
+
+    def __init__(self, estimator, layout, params, optimizer, training, monitor,
+                 batch_size, incremental, random_state):
+        self.est = estimator
+        self.layout = layout
+        self.params = params
+        self.optimizer = optimizer
+        self.training = training
+        self.monitor = monitor
+        self.batch_size = batch_size
+        self.incremental = incremental
+        self.random_state = random_state
+        n = training.n_samples
+        dtype = params.dtype
+        if batch_size == 1 and np.ptp(training.sample_weight) > 0:
+            warnings.warn(
+                "With batch_size=1, scikit-learn's update rule divides each step by "
+                "the sample's own weight, so sample_weight and class_weight only "
+                "scale the alpha penalty and skip zero-weight samples. Use a batch "
+                "size above 1 for the weights to weigh.",
+                UserWarning,
+                stacklevel=5,
+            )
+        self.chunk = _network.chunk_rows(layout, batch_size)
+        self.work = _network.workspace(layout, self.chunk, dtype)
+        self.grads = np.empty(layout.n_params, dtype=dtype)
+        self.sample_idx = np.arange(n, dtype=np.intp)
+        self.order = self.sample_idx if training.rows is None else np.empty_like(
+            self.sample_idx)
+        self.snapshot = _Snapshot(params, optimizer)
+        callbacks = estimator.callbacks
+        self.callbacks = list(callbacks) if callbacks is not None else []
+        self.log = EpochLog(
+            monitor.name if monitor is not None else None,
+            monitor is not None,
+            bool(estimator.verbose),
+        )
+
+    # -- one epoch ------------------------------------------------------------------
+
+    def _next_order(self):
+        if self.est.shuffle:
+            # In place, the same permutation sklearn.utils.shuffle draws from the
+            # same RandomState (one rs.shuffle of n indices), without a new array.
+            self.random_state.shuffle(self.sample_idx)
+        if self.training.rows is not None:
+            np.take(self.training.rows, self.sample_idx, out=self.order)
+        return self.order
+
+    def _train_one_epoch(self, epoch):
+        order = self._next_order()
+        tr = self.training
+        self.snapshot.save()
+        loss_sum, t, step_lr = _kernels.train_epoch(
+            self.layout, self.params, self.grads, self.work, *tr.X_args, tr.Y,
+            tr.sample_weight, order, self.batch_size, self.chunk, self.est.alpha,
+            *self.optimizer.kernel_args(),
+        )
+        self.optimizer.t = t
+        if self.optimizer.rule == "adam":
+            self.optimizer.learning_rate = step_lr
+        if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
+            what = "loss" if not math.isfinite(loss_sum) else "weights"
+            lr = self.optimizer.learning_rate
+            self.snapshot.restore()
+            raise ValueError(
+                f"Training diverged in epoch {epoch}: the {what} became infinite or "
+                f"NaN. Scale the inputs (for example with StandardScaler) or use a "
+                f"smaller learning_rate_init (the learning rate was {lr:g}). The "
+                f"model keeps the weights it had before epoch {epoch}."
+            )
+        return loss_sum / tr.n_samples
+
+    # -- between epochs ---------------------------------------------------------------
+
+    def _record_validation(self, valid_score):
+        """scikit-learn's early-stopping bookkeeping on the monitored score
+        (negated when it is a loss); returns whether this epoch is the best."""
+        est = self.est
+        sign = 1.0 if self.monitor.greater_is_better else -1.0
+        est.validation_scores_.append(valid_score)
+        signed, best = sign * valid_score, sign * est.best_validation_score_
+        if signed < best + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if signed > best:
+            est.best_validation_score_ = valid_score
+            np.copyto(est._best_params, self.params)
+            return True
+        return False
+
+    def _record_training_loss(self):
+        est = self.est
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+            return True
+        return False
+
+    def _stalled_message(self):
+        est = self.est
+        watched = (f"valid_{self.monitor.name}" if self.monitor is not None
+                   else "train_loss")
+        return (f"{watched} did not improve by more than tol={est.tol:g} for "
+                f"{est.n_iter_no_change} consecutive epochs")
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self):
+        est = self.est
+        n = self.training.n_samples
+        reason = None
+        single_thread = self.batch_size <= _SINGLE_THREAD_BATCH
+        limits = (threadpool_limits(limits=1, user_api="blas") if single_thread
+                  else nullcontext())
+        for callback in self.callbacks:
+            if hasattr(callback, "on_train_begin"):
+                callback.on_train_begin(est)
+        try:
+            with limits, _sigint_stops_training() as sigint:
+                est.n_iter_ = 0
+                for _ in range(est.max_iter):
+                    reason = self._epoch(n, sigint)
+                    if reason is not None or self.incremental:
+                        break
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        finally:
+            for callback in self.callbacks:
+                if hasattr(callback, "on_train_end"):
+                    callback.on_train_end(est)
+        self._finish(reason)
+
+    def _epoch(self, n, sigint):
+        est = self.est
+        epoch = len(est.history_) + 1
+        start = time.perf_counter()
+        lr = self.optimizer.learning_rate
+        train_loss = self._train_one_epoch(epoch)
+        if self.optimizer.rule == "adam":
+            lr = self.optimizer.learning_rate
+        est.n_iter_ += 1
+        est.loss_ = train_loss
+        est.t_ += n
+        est.loss_curve_.append(train_loss)
+        record = {"epoch": epoch, "train_loss": train_loss}
+        if self.monitor is not None:
+            valid_loss, valid_score = self.monitor.evaluate(self.params)
+            record["valid_loss"] = valid_loss
+            record["valid_score"] = valid_score
+            est.validation_loss_curve_.append(valid_loss)
+            is_best = self._record_validation(valid_score)
+        else:
+            is_best = self._record_training_loss()
+        if is_best:
+            est.best_epoch_ = epoch
+        record["learning_rate"] = lr
+        record["seconds"] = time.perf_counter() - start
+        record["is_best"] = is_best
+        est.history_.append(record)
+        self.log.row(record)
+
+        self.optimizer.iteration_ends(est.t_)
+        for callback in self.callbacks:
+            if callback(est, record):
+                return f"stopped by callback {getattr(callback, '__name__', callback)}"
+        if est._no_improvement_count > est.n_iter_no_change:
+            stop, action = self.optimizer.trigger_stopping()
+            if stop:
+                return self._stalled_message() + (f" ({action})" if action else "")
+            self.log.note(f"{self._stalled_message()}: {action}")
+            est._no_improvement_count = 0
+        if sigint["interrupted"]:
+            return "interrupted"
+        if est.n_iter_ == est.max_iter and not self.incremental:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+            return f"reached max_iter={est.max_iter}"
+        return None
+
+    def _finish(self, reason):
+        est = self.est
+        restored = None
+        if self.monitor is not None and est.restore_best_weights:
+            np.copyto(self.params, est._best_params)
+            restored = getattr(est, "best_epoch_", None)
+        if reason == "interrupted":
+            kept = (f"the weights of epoch {restored}" if restored is not None
+                    else "the weights of the last epoch")
+            warnings.warn(
+                f"Training interrupted by user after {est.n_iter_} epochs; the model "
+                f"keeps {kept}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        if reason is None:
+            return
+        text = f"Stopped after epoch {len(est.history_)}: {reason}."
+        if restored is not None:
+            text += (f" Restored the weights of epoch {restored} "
+                     f"(valid_{self.monitor.name} = {est.best_validation_score_:.6f}).")
+        self.log.note(text)

@@ -1,0 +1,44 @@
+"""Build the compiled kernels.
+
+``FASTSGD_DEBUG=1 pip install .`` builds with bounds and wrap-around checks on,
+so that an out-of-bounds access raises ``IndexError`` instead of corrupting memory.
+``FASTSGD_NATIVE=0`` leaves out ``-march=native`` (for a binary that must run on
+other CPUs than the one it was built on).
+"""
+
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("FASTSGD_DEBUG", "0") == "1"
+NATIVE = os.environ.get("FASTSGD_NATIVE", "1") == "1"
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+}
+# Never -ffast-math: it lets the compiler assume every value is finite, which breaks
+# divergence detection. Reductions are vectorised loop by loop in _simd.h instead.
+compile_args = ["-O1", "-g", "-fopenmp-simd"] if DEBUG else ["-O3", "-fopenmp-simd"]
+if NATIVE and not DEBUG:
+    compile_args.append("-march=native")
+
+extensions = [
+    Extension(
+        "fastsgd._kernels",
+        ["fastsgd/_kernels.pyx"],
+        include_dirs=[numpy.get_include(), "fastsgd"],
+        define_macros=[
+            ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
+            ("FASTSGD_DEBUG", "1" if DEBUG else "0"),
+        ],
+        extra_compile_args=compile_args,
+    ),
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))
