@@ -41,4 +41,12 @@ extensions = [
     ),
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=directives))
+# Generated C goes to a folder per build flavour: Cython and setuptools decide what to
+# rebuild by file times, and would otherwise reuse a release build's C in a debug one.
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        build_dir="build/cython-debug" if DEBUG else "build/cython",
+    )
+)

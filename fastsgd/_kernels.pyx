@@ -33,6 +33,9 @@ cdef extern from "_simd.h" nogil:
     double fsgd_sumsq_f(const float* a, Py_ssize_t n)
 
 
+# True in a FASTSGD_DEBUG=1 build: bounds checks on, workspaces poisoned with NaN.
+DEBUG = bool(FASTSGD_DEBUG)
+
 # Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
 # four are hidden activations; an output layer uses identity (squared error),
 # logistic (binary log loss), exp (Poisson) or softmax (log loss).
@@ -62,9 +65,9 @@ STATE_BUFFERS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
 cdef struct Net:
     Py_ssize_t n_layers          # weight layers
     const Py_ssize_t* units      # n_layers + 1 widths, input first
-    const Py_ssize_t* coef_off   # where layer l's coefficients start
-    const Py_ssize_t* icpt_off   # where layer l's intercepts start
-    const Py_ssize_t* act_off    # where layer l's output starts in a row of activations
+    const Py_ssize_t* coef_off   # where a layer's coefficients start
+    const Py_ssize_t* icpt_off   # where a layer's intercepts start
+    const Py_ssize_t* act_off    # where a layer's output starts in a row of activations
     Py_ssize_t n_units           # sum(units[1:]): one row of activations
     Py_ssize_t n_coefs
     Py_ssize_t n_params
@@ -84,7 +87,7 @@ cdef struct Data:
 
 cdef struct Opt:
     int rule
-    double lr                    # learning rate of this epoch (Adam: learning_rate_init)
+    double lr                    # this epoch's learning rate (Adam: the initial one)
     double momentum
     double beta1
     double beta2
@@ -358,8 +361,9 @@ cdef const floating* input_rows(Net* net, Data* d, const Py_ssize_t* rows,
     return xbuf
 
 
-cdef void csr_forward(Data* d, const Py_ssize_t* rows, Py_ssize_t row0, Py_ssize_t c,
-                      const floating* W, Py_ssize_t n_out, floating* out) noexcept nogil:
+cdef void csr_forward(Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
+                      Py_ssize_t c, const floating* W, Py_ssize_t n_out,
+                      floating* out) noexcept nogil:
     """``out[r] = X[row] @ W`` for CSR rows: only the non-zeros' rows of W are read."""
     cdef const floating* data = <const floating*> d.X_data
     cdef Py_ssize_t r, i, p
@@ -385,20 +389,20 @@ cdef void csr_gradient(Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
 cdef void chunk_forward(Net* net, const floating* P, floating* acts, Py_ssize_t c,
                         const floating* X0, Data* d, const Py_ssize_t* rows,
                         Py_ssize_t row0) noexcept nogil:
-    """Forward pass of ``c`` rows; layer l's output lands at ``acts + c * act_off[l]``.
+    """Forward pass of ``c`` rows; a layer's output lands at ``acts + c * act_off``.
 
     ``X0`` holds the dense input rows; when it is NULL the rows come from CSR input.
     """
-    cdef Py_ssize_t l, r, j, n_in, n_out, L = net.n_layers
+    cdef Py_ssize_t layer, r, j, n_in, n_out, L = net.n_layers
     cdef floating* out
     cdef const floating* b
-    for l in range(L):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        out = acts + c * net.act_off[l]
-        if l > 0:
+    for layer in range(L):
+        n_in = net.units[layer]
+        n_out = net.units[layer + 1]
+        out = acts + c * net.act_off[layer]
+        if layer > 0:
             gemm(False, False, <int> c, <int> n_out, <int> n_in, <floating> 1,
-                 acts + c * net.act_off[l - 1], <int> n_in, P + net.coef_off[l],
+                 acts + c * net.act_off[layer - 1], <int> n_in, P + net.coef_off[layer],
                  <int> n_out, <floating> 0, out, <int> n_out)
         elif X0 != NULL:
             gemm(False, False, <int> c, <int> n_out, <int> n_in, <floating> 1,
@@ -406,11 +410,11 @@ cdef void chunk_forward(Net* net, const floating* P, floating* acts, Py_ssize_t 
                  out, <int> n_out)
         else:
             csr_forward(d, rows, row0, c, P + net.coef_off[0], n_out, out)
-        b = P + net.icpt_off[l]
+        b = P + net.icpt_off[layer]
         for r in range(c):
             for j in range(n_out):
                 out[r * n_out + j] += b[j]
-        activate_rows(out, c, n_out, net.hidden if l < L - 1 else net.output)
+        activate_rows(out, c, n_out, net.hidden if layer < L - 1 else net.output)
 
 
 cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* acts,
@@ -421,35 +425,35 @@ cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* act
 
     Expects the output layer's delta in place; leaves every layer's delta there.
     """
-    cdef Py_ssize_t l, r, j, n_in, n_out
+    cdef Py_ssize_t layer, r, j, n_in, n_out
     cdef floating* d_out
     cdef floating* gb
     cdef const floating* a_in
     cdef floating beta = 0 if first else 1
-    for l in range(net.n_layers - 1, -1, -1):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        d_out = deltas + c * net.act_off[l]
-        a_in = X0 if l == 0 else acts + c * net.act_off[l - 1]
+    for layer in range(net.n_layers - 1, -1, -1):
+        n_in = net.units[layer]
+        n_out = net.units[layer + 1]
+        d_out = deltas + c * net.act_off[layer]
+        a_in = X0 if layer == 0 else acts + c * net.act_off[layer - 1]
         if a_in != NULL:
             gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
-                 a_in, <int> n_in, d_out, <int> n_out, beta, G + net.coef_off[l],
+                 a_in, <int> n_in, d_out, <int> n_out, beta, G + net.coef_off[layer],
                  <int> n_out)
         else:
             if first:
                 memset(G + net.coef_off[0], 0, n_in * n_out * sizeof(floating))
             csr_gradient(d, rows, row0, c, d_out, n_out, G + net.coef_off[0])
-        gb = G + net.icpt_off[l]
+        gb = G + net.icpt_off[layer]
         if first:
             memset(gb, 0, n_out * sizeof(floating))
         for r in range(c):
             for j in range(n_out):
                 gb[j] += d_out[r * n_out + j]
-        if l > 0:
+        if layer > 0:
             gemm(False, True, <int> c, <int> n_in, <int> n_out, <floating> 1,
-                 d_out, <int> n_out, P + net.coef_off[l], <int> n_out,
-                 <floating> 0, deltas + c * net.act_off[l - 1], <int> n_in)
-            backprop_activation(deltas + c * net.act_off[l - 1], a_in, c * n_in,
+                 d_out, <int> n_out, P + net.coef_off[layer], <int> n_out,
+                 <floating> 0, deltas + c * net.act_off[layer - 1], <int> n_in)
+            backprop_activation(deltas + c * net.act_off[layer - 1], a_in, c * n_in,
                                 net.hidden)
 
 
@@ -519,23 +523,23 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
 cdef void online_forward_hidden(Net* net, const floating* P,
                                 floating* acts) noexcept nogil:
     """Activate layer 0's output (already summed) and run the layers after it."""
-    cdef Py_ssize_t l, i, L = net.n_layers
+    cdef Py_ssize_t layer, i, L = net.n_layers
     cdef Py_ssize_t n_in, n_out
     cdef floating* inp
     cdef floating* out
     cdef const floating* W
     activate_rows(acts, 1, net.units[1], net.hidden if L > 1 else net.output)
-    for l in range(1, L):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        inp = acts + net.act_off[l - 1]
-        out = acts + net.act_off[l]
-        W = P + net.coef_off[l]
-        memcpy(out, P + net.icpt_off[l], n_out * sizeof(floating))
+    for layer in range(1, L):
+        n_in = net.units[layer]
+        n_out = net.units[layer + 1]
+        inp = acts + net.act_off[layer - 1]
+        out = acts + net.act_off[layer]
+        W = P + net.coef_off[layer]
+        memcpy(out, P + net.icpt_off[layer], n_out * sizeof(floating))
         for i in range(n_in):
             if inp[i] != 0:
                 axpy(inp[i], W + i * n_out, out, n_out)
-        activate_rows(out, 1, n_out, net.hidden if l < L - 1 else net.output)
+        activate_rows(out, 1, n_out, net.hidden if layer < L - 1 else net.output)
 
 
 cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t row,
@@ -557,23 +561,23 @@ cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t 
 
 
 cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S2,
-                                floating* acts, floating* deltas, Py_ssize_t l,
+                                floating* acts, floating* deltas, Py_ssize_t layer,
                                 floating inv_sw, Opt* o) noexcept nogil:
-    """Backward through layer ``l`` >= 1 and update it, in one sweep of its rows.
+    """Backward through layer ``layer`` >= 1 and update it, in one sweep of its rows.
 
     Each row is read once: its dot with the delta (with the weights before the step,
     as scikit-learn computes every gradient before any update), then its update.
     Returns the sum of squares of the old weights when alpha > 0.
     """
-    cdef Py_ssize_t i, n_in = net.units[l], n_out = net.units[l + 1]
+    cdef Py_ssize_t i, n_in = net.units[layer], n_out = net.units[layer + 1]
     cdef Py_ssize_t off
-    cdef floating* a_in = acts + net.act_off[l - 1]
-    cdef floating* d_in = deltas + net.act_off[l - 1]
-    cdef const floating* d_out = deltas + net.act_off[l]
+    cdef floating* a_in = acts + net.act_off[layer - 1]
+    cdef floating* d_in = deltas + net.act_off[layer - 1]
+    cdef const floating* d_out = deltas + net.act_off[layer]
     cdef floating a_inv = o.alpha * inv_sw
     cdef double sq = 0
     for i in range(n_in):
-        off = net.coef_off[l] + i * n_out
+        off = net.coef_off[layer] + i * n_out
         if o.alpha > 0:
             sq += sumsq(P + off, n_out)
         d_in[i] = dot(P + off, d_out, n_out)
@@ -641,8 +645,7 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
                          Opt* o) except? -1 nogil:
     """Batch size 1 over ``order``; returns the summed per-sample loss, as
     scikit-learn accumulates it (data loss plus L2 term over the sample weight)."""
-    cdef Py_ssize_t k, l, row, next_row, L = net.n_layers
-    cdef Py_ssize_t K = net.units[L]
+    cdef Py_ssize_t k, layer, row, next_row, L = net.n_layers
     cdef floating* acts = work
     cdef floating* deltas = work + net.n_units
     cdef floating* xdense = work + 2 * net.n_units
@@ -653,6 +656,9 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     check_span(0, 2 * net.n_units + net.units[0], work_size)
     if n == 0:
         return 0
+    if d.X == NULL:
+        # The CSR path scatters a row into xdense and clears it after: start clean.
+        memset(xdense, 0, net.units[0] * sizeof(floating))
     online_forward_first(net, P, d, order[0], acts)
     for k in range(n):
         row = order[k]
@@ -668,12 +674,12 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
         inv_sw = 1 / w
         begin_step(o)
         sq = 0
-        for l in range(L - 1, 0, -1):
-            sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, l, inv_sw, o)
-        for l in range(L):
-            update_span(o, P + net.icpt_off[l], shift(S1, net.icpt_off[l]),
-                        shift(S2, net.icpt_off[l]), deltas + net.act_off[l],
-                        net.units[l + 1], inv_sw, 0)
+        for layer in range(L - 1, 0, -1):
+            sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, layer, inv_sw, o)
+        for layer in range(L):
+            update_span(o, P + net.icpt_off[layer], shift(S1, net.icpt_off[layer]),
+                        shift(S2, net.icpt_off[layer]), deltas + net.act_off[layer],
+                        net.units[layer + 1], inv_sw, 0)
         sq += online_sweep_first(net, P, S1, S2, acts, deltas, xdense, d, row,
                                  next_row, inv_sw, o)
         total += (loss + 0.5 * o.alpha * sq) / w

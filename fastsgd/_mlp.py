@@ -40,9 +40,20 @@ from fastsgd._validation import (
 
 # Attributes a fitted model carries over to and from scikit-learn's MLP.
 _SHARED_ATTRIBUTES = (
-    "n_iter_", "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
-    "best_validation_score_", "n_layers_", "n_outputs_", "out_activation_",
-    "n_features_in_", "feature_names_in_", "classes_", "_label_binarizer",
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "n_features_in_",
+    "feature_names_in_",
+    "classes_",
+    "_label_binarizer",
 )
 
 
@@ -64,8 +75,9 @@ class BaseMLP(BaseEstimator):
 
     # -- fit --------------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None,
-            sample_weight_val=None):
+    def fit(
+        self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None
+    ):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -92,8 +104,9 @@ class BaseMLP(BaseEstimator):
             The fitted model.
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight, X_val, y_val, sample_weight_val,
-                         incremental=False)
+        return self._fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, incremental=False
+        )
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, incremental):
         hidden = self._hidden_layer_sizes()
@@ -104,10 +117,14 @@ class BaseMLP(BaseEstimator):
         dtype = X.dtype if first_pass else self._params.dtype
         X = as_kernel_array(X, dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype)
-        user_weights = (None if sample_weight is None else
-                        check_training_weights(sample_weight, X, dtype))
+        user_weights = (
+            None
+            if sample_weight is None
+            else check_training_weights(sample_weight, X, dtype)
+        )
         weights = check_training_weights(
-            self._with_class_weight(sample_weight, y_labels, incremental), X, dtype)
+            self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
+        )
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], hidden, Y, dtype, random_state)
@@ -120,8 +137,17 @@ class BaseMLP(BaseEstimator):
             self._fit_lbfgs(layout, params, X_args, Y, weights)
         else:
             self._fit_stochastic(
-                layout, params, X, X_args, Y, y_labels, weights, user_weights,
-                (X_val, y_val, sample_weight_val), random_state, incremental,
+                layout,
+                params,
+                X,
+                X_args,
+                Y,
+                y_labels,
+                weights,
+                user_weights,
+                (X_val, y_val, sample_weight_val),
+                random_state,
+                incremental,
             )
         return self
 
@@ -175,8 +201,11 @@ class BaseMLP(BaseEstimator):
 
     def _layout(self):
         return _network.make_layout(
-            self._layer_units[0], self._layer_units[1:-1], self._layer_units[-1],
-            self.activation, self.out_activation_,
+            self._layer_units[0],
+            self._layer_units[1:-1],
+            self._layer_units[-1],
+            self.activation,
+            self.out_activation_,
         )
 
     def _flat_params(self):
@@ -190,8 +219,9 @@ class BaseMLP(BaseEstimator):
         if not _network.views_are_current(
             self._params, self.coefs_, self.intercepts_, layout
         ):
-            params = _network.pack(layout, self.coefs_, self.intercepts_,
-                                   self._params.dtype)
+            params = _network.pack(
+                layout, self.coefs_, self.intercepts_, self._params.dtype
+            )
             self._set_params_buffer(params, layout)
         return self._params
 
@@ -212,8 +242,11 @@ class BaseMLP(BaseEstimator):
             params.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter,
-                     "gtol": self.tol},
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+            },
         )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
@@ -224,15 +257,33 @@ class BaseMLP(BaseEstimator):
                 " contain large values and need to be preprocessed."
             )
 
-    def _fit_stochastic(self, layout, params, X, X_args, Y, y_labels, weights,
-                        user_weights, validation_data, random_state, incremental):
+    def _fit_stochastic(
+        self,
+        layout,
+        params,
+        X,
+        X_args,
+        Y,
+        y_labels,
+        weights,
+        user_weights,
+        validation_data,
+        random_state,
+        incremental,
+    ):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = Optimizer(
-                self.solver, layout.n_params, params.dtype,
+                self.solver,
+                layout.n_params,
+                params.dtype,
                 learning_rate_init=self.learning_rate_init,
-                lr_schedule=self.learning_rate, momentum=self.momentum,
-                nesterovs_momentum=self.nesterovs_momentum, power_t=self.power_t,
-                beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
+                lr_schedule=self.learning_rate,
+                momentum=self.momentum,
+                nesterovs_momentum=self.nesterovs_momentum,
+                power_t=self.power_t,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
             )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -240,13 +291,15 @@ class BaseMLP(BaseEstimator):
         rows = None
         validation = None
         if X_val is not None:
-            validation = self._validation_set(X_val, y_val, sample_weight_val,
-                                              params.dtype)
+            validation = self._validation_set(
+                X_val, y_val, sample_weight_val, params.dtype
+            )
         elif y_val is not None or sample_weight_val is not None:
             raise ValueError("y_val and sample_weight_val need X_val.")
         elif self.early_stopping:
-            rows, validation = self._hold_out(X, Y, y_labels, user_weights,
-                                              random_state)
+            rows, validation = self._hold_out(
+                X, Y, y_labels, user_weights, random_state
+            )
         n_train = Y.shape[0] if rows is None else rows.shape[0]
         batch_size = self._batch_size(n_train)
         monitor = None
@@ -254,8 +307,17 @@ class BaseMLP(BaseEstimator):
             monitor = Monitor(self, self.scoring, validation, layout, params.dtype)
         self._reset_monitoring(monitor)
         training = TrainingSet(X_args, Y, weights, rows)
-        EpochLoop(self, layout, params, self._optimizer, training, monitor,
-                  batch_size, incremental, random_state).run()
+        EpochLoop(
+            self,
+            layout,
+            params,
+            self._optimizer,
+            training,
+            monitor,
+            batch_size,
+            incremental,
+            random_state,
+        ).run()
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -274,12 +336,15 @@ class BaseMLP(BaseEstimator):
         """scikit-learn's early-stopping split, drawn from the same RandomState calls
         (so the same rows), as indices: X itself is not copied."""
         # scikit-learn stratifies only single-output classification (binary).
-        stratify = Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 \
-            else None
+        stratify = (
+            Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
+        )
         n = Y.shape[0]
         train_rows, val_rows = train_test_split(
-            np.arange(n, dtype=np.intp), random_state=random_state,
-            test_size=self.validation_fraction, stratify=stratify,
+            np.arange(n, dtype=np.intp),
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
         )
         if val_rows.shape[0] < 2:
             raise ValueError(
@@ -299,8 +364,13 @@ class BaseMLP(BaseEstimator):
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         if y_val is None:
             raise ValueError("X_val needs y_val.")
-        X_val = validate_data(self, X_val, accept_sparse="csr", reset=False,
-                              dtype=(np.float64, np.float32))
+        X_val = validate_data(
+            self,
+            X_val,
+            accept_sparse="csr",
+            reset=False,
+            dtype=(np.float64, np.float32),
+        )
         X_val = as_kernel_array(X_val, dtype)
         Y_val, y_scorer = self._validation_targets(y_val, X_val.shape[0])
         if sample_weight_val is not None:
@@ -328,19 +398,23 @@ class BaseMLP(BaseEstimator):
         else:
             self.best_loss_ = None
             self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf if monitor.greater_is_better else np.inf
+            self.best_validation_score_ = (
+                -np.inf if monitor.greater_is_better else np.inf
+            )
 
     # -- predict ----------------------------------------------------------------------
 
     def _forward(self, X):
         """Output-layer activations for X (validated here)."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, accept_sparse="csr", reset=False, dtype=(np.float64, np.float32)
+        )
         params = self._flat_params()
         X = as_kernel_array(X, params.dtype)
-        return _network.forward(self._layout(), params, _network.kernel_input(X),
-                                X.shape[0])
+        return _network.forward(
+            self._layout(), params, _network.kernel_input(X), X.shape[0]
+        )
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.
@@ -434,11 +508,14 @@ class BaseMLP(BaseEstimator):
         for name in _SHARED_ATTRIBUTES:
             if hasattr(estimator, name):
                 setattr(model, name, getattr(estimator, name))
-        model._layer_units = [estimator.coefs_[0].shape[0],
-                              *(c.shape[1] for c in estimator.coefs_)]
+        model._layer_units = [
+            estimator.coefs_[0].shape[0],
+            *(c.shape[1] for c in estimator.coefs_),
+        ]
         dtype = np.result_type(*estimator.coefs_)
-        params = _network.pack(model._layout(), estimator.coefs_,
-                               estimator.intercepts_, dtype)
+        params = _network.pack(
+            model._layout(), estimator.coefs_, estimator.intercepts_, dtype
+        )
         model._set_params_buffer(params, model._layout())
         model._best_params = params.copy()
         model.history_ = []
@@ -602,8 +679,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _validate_input(self, X, y, incremental, reset):
         """scikit-learn's checks; returns X, the labels and the binarized targets."""
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -646,8 +728,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(Y)
 
     def _validation_targets(self, y_val, n_samples):
-        y_val = column_or_1d(y_val) if np.ndim(y_val) == 1 or (
-            np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1) else np.asarray(y_val)
+        y_val = (
+            column_or_1d(y_val)
+            if np.ndim(y_val) == 1 or (np.ndim(y_val) == 2 and np.shape(y_val)[1] == 1)
+            else np.asarray(y_val)
+        )
         if y_val.shape[0] != n_samples:
             raise ValueError(
                 f"X_val has {n_samples} samples but y_val has {y_val.shape[0]}."
@@ -834,8 +919,14 @@ n_outputs_, out_activation_, history_, validation_loss_curve_, best_epoch_
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", multi_output=True, y_numeric=True,
-            dtype=(np.float64, np.float32), reset=reset,
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -72,7 +72,9 @@ def _accuracy(estimator, output, validation):
 
 def _r2(estimator, output, validation):
     predicted = estimator._predict_from_output(output)
-    return float(r2_score(validation.y, predicted, sample_weight=validation.sample_weight))
+    return float(
+        r2_score(validation.y, predicted, sample_weight=validation.sample_weight)
+    )
 
 
 class Monitor:
@@ -97,7 +99,9 @@ class Monitor:
         self.scoring = scoring
         n_val = validation.n_samples
         self._out = np.empty((n_val, int(layout.units[-1])), dtype=dtype)
-        self._work = _network.workspace(layout, _network.chunk_rows(layout, n_val), dtype)
+        self._work = _network.workspace(
+            layout, _network.chunk_rows(layout, n_val), dtype
+        )
         self._loss_weights = (
             np.ones(n_val, dtype=dtype)
             if validation.sample_weight is None

@@ -32,7 +32,13 @@ def chunk_rows(layout, n_rows):
 
 
 def workspace(layout, chunk, dtype):
-    """Scratch memory for a kernel call that processes ``chunk`` rows at a time."""
+    """Scratch memory for a kernel call that processes ``chunk`` rows at a time.
+
+    A debug build fills it with NaN, so that a kernel reading scratch memory it
+    did not write first fails the tests every time rather than by chance.
+    """
+    if _kernels.DEBUG:
+        return np.full(layout.workspace_size(chunk), np.nan, dtype=dtype)
     return np.empty(layout.workspace_size(chunk), dtype=dtype)
 
 
@@ -40,10 +46,10 @@ def param_views(layout, params):
     """``coefs_`` and ``intercepts_`` as views into the flat buffer ``params``."""
     units = layout.units
     coefs, intercepts = [], []
-    for l, (c_off, i_off) in enumerate(
+    for layer, (c_off, i_off) in enumerate(
         zip(layout.coef_offsets, layout.intercept_offsets, strict=True)
     ):
-        fan_in, fan_out = int(units[l]), int(units[l + 1])
+        fan_in, fan_out = int(units[layer]), int(units[layer + 1])
         coefs.append(params[c_off : c_off + fan_in * fan_out].reshape(fan_in, fan_out))
         intercepts.append(params[i_off : i_off + fan_out])
     return coefs, intercepts
@@ -75,11 +81,11 @@ def pack(layout, coefs, intercepts, dtype):
             raise ValueError(
                 f"{name} has {len(given)} layers, the network {len(expected)}"
             )
-        for l, (src, dst) in enumerate(zip(given, expected, strict=True)):
+        for layer, (src, dst) in enumerate(zip(given, expected, strict=True)):
             src = np.asarray(src)
             if src.shape != dst.shape:
                 raise ValueError(
-                    f"{name}[{l}] has shape {src.shape}, expected {dst.shape}"
+                    f"{name}[{layer}] has shape {src.shape}, expected {dst.shape}"
                 )
             dst[:] = src
     return params

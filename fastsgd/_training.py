@@ -33,8 +33,21 @@ class Optimizer:
     it keeps the hyper-parameters it was created with.
     """
 
-    def __init__(self, solver, n_params, dtype, *, learning_rate_init, lr_schedule,
-                 momentum, nesterovs_momentum, power_t, beta_1, beta_2, epsilon):
+    def __init__(
+        self,
+        solver,
+        n_params,
+        dtype,
+        *,
+        learning_rate_init,
+        lr_schedule,
+        momentum,
+        nesterovs_momentum,
+        power_t,
+        beta_1,
+        beta_2,
+        epsilon,
+    ):
         if solver == "adam":
             self.rule = "adam"
         elif momentum == 0:
@@ -59,13 +72,23 @@ class Optimizer:
         """The optimizer's part of a ``train_epoch`` call, in its order."""
         states = self.states + [self._empty] * (2 - len(self.states))
         base_lr = self.learning_rate_init if self.rule == "adam" else self.learning_rate
-        return (*states, self.rule, base_lr, self.momentum, self.beta_1, self.beta_2,
-                self.epsilon, self.t)
+        return (
+            *states,
+            self.rule,
+            base_lr,
+            self.momentum,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.t,
+        )
 
     def iteration_ends(self, time_step):
         """After an epoch: the ``invscaling`` schedule (``time_step`` is ``t_``)."""
         if self.solver == "sgd" and self.lr_schedule == "invscaling":
-            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+            self.learning_rate = (
+                self.learning_rate_init / (time_step + 1) ** self.power_t
+            )
 
     def trigger_stopping(self):
         """No improvement for ``n_iter_no_change`` epochs: stop, or (``adaptive``)
@@ -88,15 +111,17 @@ class _Snapshot:
         self._buffers = [np.empty_like(a) for a in (params, *optimizer.states)]
 
     def save(self):
-        for buffer, live in zip(self._buffers, (self.params, *self.optimizer.states),
-                                strict=True):
+        for buffer, live in zip(
+            self._buffers, (self.params, *self.optimizer.states), strict=True
+        ):
             np.copyto(buffer, live)
         self._t = self.optimizer.t
         self._lr = self.optimizer.learning_rate
 
     def restore(self):
-        for buffer, live in zip(self._buffers, (self.params, *self.optimizer.states),
-                                strict=True):
+        for buffer, live in zip(
+            self._buffers, (self.params, *self.optimizer.states), strict=True
+        ):
             np.copyto(live, buffer)
         self.optimizer.t = self._t
         self.optimizer.learning_rate = self._lr
@@ -163,8 +188,13 @@ class EpochLog:
         if not self._header_printed:
             self._print("  ".join(f"{name:>{w}}" + "  " for name, w in self.columns))
             self._header_printed = True
-        marked = ("valid_loss" if self.metric == "loss" else
-                  f"valid_{self.metric}" if self.has_validation else "train_loss")
+        marked = (
+            "valid_loss"
+            if self.metric == "loss"
+            else f"valid_{self.metric}"
+            if self.has_validation
+            else "train_loss"
+        )
         values = {
             "epoch": f"{record['epoch']:d}",
             "train_loss": f"{record['train_loss']:.6f}",
@@ -204,8 +234,18 @@ class EpochLoop:
         The generator scikit-learn would use for this fit's shuffles.
     """
 
-    def __init__(self, estimator, layout, params, optimizer, training, monitor,
-                 batch_size, incremental, random_state):
+    def __init__(
+        self,
+        estimator,
+        layout,
+        params,
+        optimizer,
+        training,
+        monitor,
+        batch_size,
+        incremental,
+        random_state,
+    ):
         self.est = estimator
         self.layout = layout
         self.params = params
@@ -230,8 +270,9 @@ class EpochLoop:
         self.work = _network.workspace(layout, self.chunk, dtype)
         self.grads = np.empty(layout.n_params, dtype=dtype)
         self.sample_idx = np.arange(n, dtype=np.intp)
-        self.order = self.sample_idx if training.rows is None else np.empty_like(
-            self.sample_idx)
+        self.order = (
+            self.sample_idx if training.rows is None else np.empty_like(self.sample_idx)
+        )
         self.snapshot = _Snapshot(params, optimizer)
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
@@ -257,8 +298,17 @@ class EpochLoop:
         tr = self.training
         self.snapshot.save()
         loss_sum, t, step_lr = _kernels.train_epoch(
-            self.layout, self.params, self.grads, self.work, *tr.X_args, tr.Y,
-            tr.sample_weight, order, self.batch_size, self.chunk, self.est.alpha,
+            self.layout,
+            self.params,
+            self.grads,
+            self.work,
+            *tr.X_args,
+            tr.Y,
+            tr.sample_weight,
+            order,
+            self.batch_size,
+            self.chunk,
+            self.est.alpha,
             *self.optimizer.kernel_args(),
         )
         self.optimizer.t = t
@@ -308,10 +358,13 @@ class EpochLoop:
 
     def _stalled_message(self):
         est = self.est
-        watched = (f"valid_{self.monitor.name}" if self.monitor is not None
-                   else "train_loss")
-        return (f"{watched} did not improve by more than tol={est.tol:g} for "
-                f"{est.n_iter_no_change} consecutive epochs")
+        watched = (
+            f"valid_{self.monitor.name}" if self.monitor is not None else "train_loss"
+        )
+        return (
+            f"{watched} did not improve by more than tol={est.tol:g} for "
+            f"{est.n_iter_no_change} consecutive epochs"
+        )
 
     # -- the loop -------------------------------------------------------------------
 
@@ -320,8 +373,11 @@ class EpochLoop:
         n = self.training.n_samples
         reason = None
         single_thread = self.batch_size <= _SINGLE_THREAD_BATCH
-        limits = (threadpool_limits(limits=1, user_api="blas") if single_thread
-                  else nullcontext())
+        limits = (
+            threadpool_limits(limits=1, user_api="blas")
+            if single_thread
+            else nullcontext()
+        )
         for callback in self.callbacks:
             if hasattr(callback, "on_train_begin"):
                 callback.on_train_begin(est)
@@ -398,8 +454,11 @@ class EpochLoop:
             np.copyto(self.params, est._best_params)
             restored = getattr(est, "best_epoch_", None)
         if reason == "interrupted":
-            kept = (f"the weights of epoch {restored}" if restored is not None
-                    else "the weights of the last epoch")
+            kept = (
+                f"the weights of epoch {restored}"
+                if restored is not None
+                else "the weights of the last epoch"
+            )
             warnings.warn(
                 f"Training interrupted by user after {est.n_iter_} epochs; the model "
                 f"keeps {kept}.",
@@ -410,6 +469,8 @@ class EpochLoop:
             return
         text = f"Stopped after epoch {len(est.history_)}: {reason}."
         if restored is not None:
-            text += (f" Restored the weights of epoch {restored} "
-                     f"(valid_{self.monitor.name} = {est.best_validation_score_:.6f}).")
+            text += (
+                f" Restored the weights of epoch {restored} "
+                f"(valid_{self.monitor.name} = {est.best_validation_score_:.6f})."
+            )
         self.log.note(text)

@@ -18,7 +18,9 @@ def as_kernel_array(X, dtype):
     Copies only when ``X`` is not in that form already; never modifies ``X``.
     """
     if X.shape[1] > _MAX_DIM:
-        raise ValueError(f"X has {X.shape[1]} features; at most {_MAX_DIM} are supported")
+        raise ValueError(
+            f"X has {X.shape[1]} features; at most {_MAX_DIM} are supported"
+        )
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype, copy=False)
         if not X.has_canonical_format:

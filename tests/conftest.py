@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.preprocessing import StandardScaler
+
+
+def standardized_classification(n_samples=60, n_features=5, n_classes=3, seed=0):
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=seed,
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture
+def multiclass():
+    return standardized_classification()
+
+
+@pytest.fixture
+def binary():
+    return standardized_classification(n_classes=2)
+
+
+@pytest.fixture
+def multilabel():
+    X, Y = make_multilabel_classification(
+        n_samples=60, n_features=5, n_classes=3, random_state=0
+    )
+    return StandardScaler().fit_transform(X), Y
+
+
+@pytest.fixture
+def regression():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    Y = np.column_stack([X @ rng.normal(size=5), np.sin(X[:, 0])])
+    return X, Y
+
+
+@pytest.fixture
+def counts():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    return X, rng.poisson(np.exp(0.3 * X[:, 0]))

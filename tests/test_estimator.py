@@ -1,0 +1,316 @@
+"""The estimators as scikit-learn users meet them: inputs, errors, dtypes,
+persistence, meta-estimators, weights moved in and out."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn import neural_network as sk
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastsgd import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def small_model(**params):
+    defaults = dict(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        batch_size=4,
+        learning_rate_init=0.05,
+        max_iter=5,
+        random_state=0,
+    )
+    return MLPClassifier(**{**defaults, **params})
+
+
+def test_public_names():
+    import fastsgd
+
+    assert fastsgd.__version__
+    assert {"MLPClassifier", "MLPRegressor"} <= set(fastsgd.__all__)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda X: X.tolist(),
+        lambda X: np.asfortranarray(X),
+        lambda X: np.repeat(X, 2, axis=1)[:, ::2],  # strided view
+        lambda X: pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])]),
+        sp.csr_matrix,
+        sp.csc_matrix,
+        sp.coo_matrix,
+        sp.csr_array,
+    ],
+    ids=["list", "fortran", "strided", "pandas", "csr", "csc", "coo", "csr_array"],
+)
+def test_every_input_form_gives_the_same_model(multiclass, convert):
+    X, y = multiclass
+    reference = small_model().fit(X, y)
+    model = small_model().fit(convert(X), y)
+    for a, b in zip(model.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        model.predict_proba(convert(X)), reference.predict_proba(X), rtol=1e-12
+    )
+
+
+def test_read_only_input(multiclass):
+    X, y = multiclass
+    X = X.copy()
+    X.setflags(write=False)
+    model = small_model().fit(X, y)
+    assert model.predict(X).shape == y.shape
+
+
+def test_pandas_feature_names(multiclass):
+    X, y = multiclass
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    model = small_model().fit(frame, y)
+    assert list(model.feature_names_in_) == list("abcde")
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame.rename(columns={"a": "z"}))
+
+
+def test_float32_stays_float32(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X.astype(np.float32), y)
+    assert all(c.dtype == np.float32 for c in model.coefs_ + model.intercepts_)
+    assert model.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float16, bool])
+def test_other_dtypes_train_in_float64(multiclass, dtype):
+    X, y = multiclass
+    model = small_model().fit((X > 0).astype(dtype), y)
+    assert model.coefs_[0].dtype == np.float64
+
+
+@pytest.mark.parametrize("batch_size", [1, 9, "full"])
+def test_float32_training_tracks_float64(multiclass, batch_size):
+    X, y = multiclass
+    m64 = small_model(batch_size=batch_size, max_iter=1, momentum=0.5).fit(X, y)
+    m32 = small_model(batch_size=batch_size, max_iter=1, momentum=0.5).fit(
+        X.astype(np.float32), y
+    )
+    for a, b in zip(
+        m32.coefs_ + m32.intercepts_, m64.coefs_ + m64.intercepts_, strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert m32.loss_ == pytest.approx(m64.loss_, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "X_bad, message",
+    [
+        (lambda X: np.where(X > 1, np.nan, X), "NaN"),
+        (lambda X: np.where(X > 1, np.inf, X), "infinity"),
+        (lambda X: X[:, :, None], "dim"),
+        (lambda X: X[:0], "0 sample"),
+        (lambda X: X.astype(complex), "Complex"),
+        (lambda X: np.full(X.shape, "a", dtype=object), "could not convert"),
+    ],
+    ids=["nan", "inf", "3d", "empty", "complex", "strings"],
+)
+def test_bad_X_is_rejected_before_training(multiclass, X_bad, message):
+    X, y = multiclass
+    with pytest.raises(ValueError, match=message):
+        small_model().fit(X_bad(X), y)
+
+
+def test_bad_targets_and_weights_are_rejected(multiclass, regression):
+    X, y = multiclass
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        small_model().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="(?i)negative"):
+        small_model().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="non-zero"):
+        small_model().fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="NaN"):
+        small_model().fit(X, y, sample_weight=np.full(len(y), np.nan))
+    Xr, yr = regression
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson", max_iter=1).fit(Xr, yr)
+    with pytest.raises(ValueError):
+        MLPRegressor(max_iter=1).fit(Xr, np.array(["a"] * len(yr)))
+
+
+def test_bad_parameters_are_rejected(multiclass):
+    X, y = multiclass
+    for params in [
+        dict(batch_size=0),
+        dict(batch_size="half"),
+        dict(solver="newton"),
+        dict(hidden_layer_sizes=(3, 0)),
+        dict(learning_rate_init=0),
+        dict(momentum=2.0),
+        dict(scoring=3),
+        dict(class_weight="even"),
+    ]:
+        with pytest.raises(ValueError):
+            small_model(**params).fit(X, y)
+
+
+def test_predict_checks_its_input(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(np.full_like(X, np.nan))
+
+
+def test_divergence_names_the_epoch_and_keeps_the_last_finite_weights():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 5)) * 1e3  # unscaled inputs
+    y = X @ rng.normal(size=5)
+    model = MLPRegressor(
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        learning_rate_init=0.5,
+        momentum=0.9,
+        batch_size=10,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match=r"epoch \d+.*StandardScaler.*learning_rate"):
+        model.fit(X, y)
+    weights = model.coefs_ + model.intercepts_
+    assert all(np.isfinite(w).all() for w in weights)
+    assert len(model.loss_curve_) == model.n_iter_ == len(model.history_)
+
+
+def test_pickle_round_trip_keeps_views_and_predictions(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    clone_ = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone_.predict_proba(X), model.predict_proba(X))
+    clone_.coefs_[0][:] = 0.0  # still views into the unpickled buffer
+    assert not np.allclose(clone_.predict_proba(X), model.predict_proba(X))
+    assert np.shares_memory(clone_.coefs_[0], clone_._params)
+
+
+def test_in_place_writes_and_replaced_arrays_are_honoured(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    before = model.predict_proba(X)
+    model.coefs_[-1][:] = 0.0
+    model.intercepts_[-1][:] = [5.0, 0.0, 0.0]
+    assert (model.predict(X) == model.classes_[0]).all()
+    model.coefs_ = [np.zeros_like(c) for c in model.coefs_]  # a new list of arrays
+    model.intercepts_[-1] = np.array([0.0, 5.0, 0.0])
+    assert (model.predict(X) == model.classes_[1]).all()
+    assert not np.allclose(before, model.predict_proba(X))
+
+
+def test_warm_start_rejects_a_different_network(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    with pytest.raises(ValueError, match="layer widths"):
+        model.set_params(warm_start=True, hidden_layer_sizes=(3,)).fit(X, y)
+
+
+def test_to_sklearn_and_back(multiclass, regression):
+    X, y = multiclass
+    model = small_model(batch_size="full").fit(X, y)
+    theirs = model.to_sklearn()
+    assert isinstance(theirs, sk.MLPClassifier)
+    np.testing.assert_allclose(
+        theirs.predict_proba(X), model.predict_proba(X), rtol=1e-12
+    )
+    back = MLPClassifier.from_sklearn(theirs)
+    np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))
+    Xr, yr = regression
+    ref = sk.MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(
+        Xr, yr
+    )
+    ours = MLPRegressor.from_sklearn(ref)
+    np.testing.assert_allclose(ours.predict(Xr), ref.predict(Xr), rtol=1e-12)
+    with pytest.raises(TypeError, match="MLPRegressor"):
+        MLPRegressor.from_sklearn(theirs)
+
+
+def test_from_sklearn_then_warm_start_continues_like_sklearn(multiclass):
+    X, y = multiclass
+    params = dict(
+        hidden_layer_sizes=(6,),
+        solver="sgd",
+        batch_size=5,
+        learning_rate_init=0.05,
+        max_iter=2,
+        random_state=0,
+    )
+    ref = sk.MLPClassifier(**params).fit(X, y)
+    ours = MLPClassifier.from_sklearn(ref)
+    ours.set_params(warm_start=True).fit(X, y)
+    ref.set_params(warm_start=True).fit(X, y)
+    for a, b in zip(ours.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_works_in_pipeline_grid_search_and_cross_validation(multiclass):
+    X, y = multiclass
+    pipe = make_pipeline(StandardScaler(), small_model())
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and (scores > 0.4).all()
+    search = GridSearchCV(
+        small_model(),
+        {"learning_rate_init": [0.01, 0.1], "batch_size": [1, "full"]},
+        cv=3,
+        n_jobs=2,
+    ).fit(X, y)
+    assert search.cv_results_["mean_test_score"].shape == (4,)
+    assert search.best_estimator_.predict(X).shape == y.shape
+    assert clone(search.best_estimator_).get_params() == search.best_params_ | {
+        k: v
+        for k, v in small_model().get_params().items()
+        if k not in search.best_params_
+    }
+
+
+def test_partial_fit_rules(multiclass):
+    X, y = multiclass
+    model = small_model()
+    with pytest.raises(ValueError, match="classes"):
+        model.partial_fit(X, y)
+    model.partial_fit(X, y, classes=np.unique(y))
+    with pytest.raises(ValueError, match="early_stopping"):
+        small_model(early_stopping=True).partial_fit(X, y, classes=np.unique(y))
+    assert not hasattr(small_model(solver="lbfgs"), "partial_fit")
+    assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+
+
+def test_batch_size_larger_than_data_is_clipped_with_a_warning(multiclass):
+    X, y = multiclass
+    with pytest.warns(UserWarning, match="clipped"):
+        small_model(batch_size=1000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*clipped")
+        small_model(batch_size="full").fit(X, y)
+
+
+def test_weights_with_online_training_warn(multiclass):
+    X, y = multiclass
+    with pytest.warns(UserWarning, match="batch_size=1"):
+        small_model(batch_size=1, class_weight={0: 1, 1: 2, 2: 3}).fit(X, y)
+
+
+def test_lbfgs_respects_max_fun(regression):
+    X, y = regression
+    with pytest.warns(Warning, match="EVALUATIONS EXCEEDS LIMIT"):
+        model = MLPRegressor(
+            hidden_layer_sizes=(5,),
+            solver="lbfgs",
+            max_fun=5,
+            max_iter=100,
+            random_state=0,
+        ).fit(X, y)
+    assert model.n_iter_ <= 5

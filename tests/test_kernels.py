@@ -1,0 +1,284 @@
+"""The compiled kernels against finite differences and a plain NumPy reference,
+and the kernels' own paths against each other (fused on-line vs gemm, chunked vs
+whole, CSR vs dense)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+
+from fastsgd import _kernels, _network
+
+HIDDEN = ["identity", "logistic", "tanh", "relu"]
+# output activation -> number of outputs to test it with. Identity is tested with
+# one output: like scikit-learn, its reported loss averages over outputs while its
+# gradient sums over them.
+OUTPUTS = {"identity": 1, "logistic": 3, "exp": 2, "softmax": 3}
+
+
+def _problem(output, n=13, n_features=4, seed=0, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, n_features)).astype(dtype)
+    k = OUTPUTS[output]
+    if output == "softmax":
+        Y = np.eye(k)[rng.randint(k, size=n)]
+    elif output == "logistic":
+        Y = rng.randint(2, size=(n, k))
+    elif output == "exp":
+        Y = rng.poisson(2.0, size=(n, k))
+    else:
+        Y = rng.normal(size=(n, k))
+    sw = rng.uniform(0.5, 2.0, size=n)
+    return X, np.ascontiguousarray(Y, dtype=dtype), sw.astype(dtype)
+
+
+def _network_for(output, hidden, units=(4, 5, 3), seed=1, dtype=np.float64):
+    layout = _kernels.Layout([*units, OUTPUTS[output]], hidden, output)
+    params = np.random.RandomState(seed).uniform(-0.7, 0.7, layout.n_params)
+    return layout, params.astype(dtype)
+
+
+def numpy_forward(layout, params, X):
+    """Reference forward pass, written from scikit-learn's _forward_pass."""
+    coefs, intercepts = _network.param_views(layout, params)
+    hidden = {
+        "identity": lambda z: z,
+        "logistic": expit,
+        "tanh": np.tanh,
+        "relu": lambda z: np.maximum(z, 0),
+    }[layout.hidden]
+    a = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        a = a @ W + b
+        if i < len(coefs) - 1:
+            a = hidden(a)
+    return {
+        "identity": lambda z: z,
+        "logistic": expit,
+        "exp": np.exp,
+        "softmax": lambda z: softmax(z, axis=1),
+    }[layout.output](a)
+
+
+def numpy_loss(layout, params, X, Y, sw, alpha):
+    """Reference objective (the loss scikit-learn reports), summing outputs."""
+    p = numpy_forward(layout, params, X)
+    eps = np.finfo(p.dtype).eps
+    if layout.output == "identity":
+        per_sample = 0.5 * ((Y - p) ** 2).mean(axis=1)
+    elif layout.output == "exp":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ylogy = np.where(Y > 0, Y * np.log(Y / p), 0.0)
+        per_sample = (ylogy - Y + p).sum(axis=1)
+    else:
+        pc = np.clip(p, eps, 1 - eps)
+        per_sample = -(Y * np.log(pc)).sum(axis=1)
+        if layout.output == "logistic":
+            per_sample -= ((1 - Y) * np.log(1 - pc)).sum(axis=1)
+    coefs, _ = _network.param_views(layout, params)
+    l2 = sum((W**2).sum() for W in coefs)
+    return (sw @ per_sample + 0.5 * alpha * l2) / sw.sum()
+
+
+def kernel_loss_and_gradient(layout, params, X, Y, sw, alpha, chunk=5):
+    grads = np.empty_like(params)
+    work = _network.workspace(layout, chunk, params.dtype)
+    loss = _kernels.loss_and_gradient(
+        layout, params, grads, work, *_network.kernel_input(X), Y, sw, chunk, alpha
+    )
+    return loss, grads
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_gradient_matches_finite_differences(hidden, output):
+    X, Y, sw = _problem(output)
+    layout, params = _network_for(output, hidden)
+    alpha = 0.1
+    loss, grads = kernel_loss_and_gradient(layout, params, X, Y, sw, alpha)
+    assert loss == pytest.approx(numpy_loss(layout, params, X, Y, sw, alpha), rel=1e-12)
+    numeric = np.empty_like(params)
+    h = 1e-6
+    for i in range(params.size):
+        step = np.zeros_like(params)
+        step[i] = h
+        numeric[i] = (
+            numpy_loss(layout, params + step, X, Y, sw, alpha)
+            - numpy_loss(layout, params - step, X, Y, sw, alpha)
+        ) / (2 * h)
+    np.testing.assert_allclose(grads, numeric, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("output", sorted(OUTPUTS))
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_matches_numpy(hidden, output, dtype):
+    X, _, _ = _problem(output, n=37, dtype=dtype)
+    layout, params = _network_for(output, hidden, dtype=dtype)
+    out = _network.forward(layout, params, _network.kernel_input(X), X.shape[0])
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(
+        out, numpy_forward(layout, params, X), rtol=rtol, atol=rtol
+    )
+    assert out.dtype == dtype
+
+
+def _train(
+    layout,
+    params,
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    rule,
+    alpha=0.01,
+    chunk=64,
+    fused_online=True,
+    lr=0.05,
+):
+    """One kernel epoch on copies; returns (params, states, loss_sum, adam_t)."""
+    params = params.copy()
+    n_states = _kernels.STATE_BUFFERS[rule]
+    states = [
+        np.zeros_like(params) if i < n_states else np.empty(0, params.dtype)
+        for i in range(2)
+    ]
+    work = _network.workspace(layout, chunk, params.dtype)
+    grads = np.empty_like(params)
+    loss, t, _ = _kernels.train_epoch(
+        layout,
+        params,
+        grads,
+        work,
+        *_network.kernel_input(X),
+        Y,
+        sw,
+        order,
+        batch_size,
+        chunk,
+        alpha,
+        *states,
+        rule,
+        lr,
+        0.9,
+        0.9,
+        0.999,
+        1e-8,
+        0,
+        fused_online,
+    )
+    return params, states, loss, t
+
+
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_fused_online_kernel_equals_gemm_path_at_batch_size_one(rule, alpha):
+    X, Y, sw = _problem("softmax", n=31)
+    sw[[3, 17]] = 0.0  # zero-weight samples are skipped by both paths
+    layout, params = _network_for("softmax", "tanh")
+    order = np.random.RandomState(0).permutation(31).astype(np.intp)
+    fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha)
+    gemm = _train(layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False)
+    np.testing.assert_allclose(fused[0], gemm[0], rtol=1e-12, atol=1e-14)
+    for a, b in zip(fused[1], gemm[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert fused[2] == pytest.approx(gemm[2], rel=1e-12)
+    assert fused[3] == gemm[3] == (29 if rule == "adam" else 0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 31])
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+def test_csr_input_trains_like_dense(batch_size, rule):
+    X, Y, sw = _problem("softmax", n=31, n_features=6)
+    X[np.abs(X) < 0.8] = 0.0  # sparse rows, one of them empty
+    X[5] = 0.0
+    layout, params = _network_for("softmax", "relu", units=(6, 5))
+    order = np.random.RandomState(1).permutation(31).astype(np.intp)
+    for alpha in (0.0, 0.01):
+        dense = _train(layout, params, X, Y, sw, order, batch_size, rule, alpha)
+        csr = _train(
+            layout, params, sp.csr_matrix(X), Y, sw, order, batch_size, rule, alpha
+        )
+        np.testing.assert_allclose(csr[0], dense[0], rtol=1e-12, atol=1e-14)
+        assert csr[2] == pytest.approx(dense[2], rel=1e-12)
+
+
+def test_full_batch_is_chunk_size_independent():
+    X, Y, sw = _problem("logistic", n=50)
+    layout, params = _network_for("logistic", "logistic")
+    order = np.arange(50, dtype=np.intp)
+    whole = _train(layout, params, X, Y, sw, order, 50, "nesterov", chunk=50)
+    chunked = _train(layout, params, X, Y, sw, order, 50, "nesterov", chunk=7)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12)
+    assert chunked[2] == pytest.approx(whole[2], rel=1e-12)
+
+
+def test_kernel_entry_points_reject_inconsistent_buffers():
+    X, Y, sw = _problem("softmax")
+    layout, params = _network_for("softmax", "tanh")
+    work = _network.workspace(layout, 4, np.float64)
+    grads = np.empty_like(params)
+    args = _network.kernel_input(X)
+    good_order = np.arange(len(X), dtype=np.intp)
+
+    def call(
+        params=params,
+        grads=grads,
+        work=work,
+        Y=Y,
+        sw=sw,
+        order=good_order,
+        chunk=4,
+        batch_size=4,
+        rule="sgd",
+    ):
+        states = (np.empty(0), np.empty(0))
+        return _kernels.train_epoch(
+            layout,
+            params,
+            grads,
+            work,
+            *args,
+            Y,
+            sw,
+            order,
+            batch_size,
+            chunk,
+            0.0,
+            *states,
+            rule,
+            0.1,
+            0.0,
+            0.9,
+            0.999,
+            1e-8,
+            0,
+        )
+
+    call()
+    with pytest.raises(IndexError, match="order"):
+        call(order=np.array([0, len(X)], dtype=np.intp))
+    with pytest.raises(ValueError, match="params"):
+        call(params=params[:-1].copy())
+    with pytest.raises(ValueError, match="workspace"):
+        call(work=np.empty(3))
+    with pytest.raises(ValueError, match="Y"):
+        call(Y=Y[:-1].copy())
+    with pytest.raises(ValueError, match="sample_weight"):
+        call(sw=sw[:-1].copy())
+    with pytest.raises(ValueError, match="state"):
+        call(rule="adam")
+    with pytest.raises(ValueError, match="grads"):
+        call(grads=grads[:2].copy())
+    with pytest.raises(ValueError, match="features"):
+        _kernels.forward(
+            layout,
+            params,
+            work,
+            *_network.kernel_input(X[:, :2].copy()),
+            np.empty((len(X), 3)),
+            4,
+        )
+    with pytest.raises(ValueError, match="widths"):
+        _kernels.Layout([4, 0, 3], "relu", "softmax")
