@@ -7,6 +7,7 @@ stopping, history, verbose rows, callbacks, class weights, ``batch_size="full"``
 is added on top.
 """
 
+import copy
 import warnings
 from numbers import Integral
 
@@ -478,9 +479,17 @@ class BaseMLP(BaseEstimator):
         estimator = self._sklearn_class(**kwargs)
         for name in _SHARED_ATTRIBUTES:
             if hasattr(self, name):
-                setattr(estimator, name, getattr(self, name))
-        coefs, intercepts = _network.param_views(self._layout(), params.copy())
-        estimator.coefs_, estimator.intercepts_ = coefs, intercepts
+                # A copy: the curves are lists that each model's next fit extends.
+                setattr(estimator, name, copy.deepcopy(getattr(self, name)))
+        layout = self._layout()
+        estimator.coefs_, estimator.intercepts_ = _network.param_views(
+            layout, params.copy()
+        )
+        # What scikit-learn's warm-started fit reads to go on with early stopping.
+        estimator._no_improvement_count = getattr(self, "_no_improvement_count", 0)
+        estimator._best_coefs, estimator._best_intercepts = _network.param_views(
+            layout, self._best_params.copy()
+        )
         return estimator
 
     @classmethod
@@ -507,7 +516,7 @@ class BaseMLP(BaseEstimator):
         model = cls(**{k: v for k, v in estimator.get_params().items() if k in own})
         for name in _SHARED_ATTRIBUTES:
             if hasattr(estimator, name):
-                setattr(model, name, getattr(estimator, name))
+                setattr(model, name, copy.deepcopy(getattr(estimator, name)))
         model._layer_units = [
             estimator.coefs_[0].shape[0],
             *(c.shape[1] for c in estimator.coefs_),
