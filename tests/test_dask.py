@@ -18,6 +18,7 @@ from scipy.stats import loguniform
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from test_equivalence import assert_same_weights
+from test_threads import assert_same_cv_results
 
 from fastsgd import MLPClassifier, MLPRegressor
 
@@ -60,20 +61,6 @@ def fit_quietly(estimator, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return estimator.fit(*args, **kwargs)
-
-
-def assert_same_cv_results(a, b):
-    """Everything but the timings, exactly."""
-    keys = {k for k in a if "time" not in k}
-    assert keys == {k for k in b if "time" not in k}
-    assert any(k.startswith("split") for k in keys)
-    for key in sorted(keys):
-        if key == "params":
-            assert a[key] == b[key]
-        elif np.asarray(a[key]).dtype.kind in "fiub":
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-        else:
-            assert list(a[key]) == list(b[key]), key
 
 
 def test_grid_search_under_the_dask_backend_scores_like_in_process(client):
