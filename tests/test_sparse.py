@@ -7,7 +7,9 @@ scipy sums) and explicitly stored zeros. ``tests/test_kernels.py`` checks the
 kernels on canonical CSR; this file checks what happens on the way there.
 """
 
+import runpy
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,3 +301,10 @@ def test_sparse_multilabel_trains_like_dense():
     assert dense.out_activation_ == sparse.out_activation_ == "logistic"
     assert_same_weights(sparse, dense, rtol=1e-10)
     np.testing.assert_array_equal(sparse.predict(messy_csr(X)), dense.predict(X))
+
+
+def test_text_example_runs(capsys):
+    path = Path(__file__).resolve().parent.parent / "examples" / "sparse_text.py"
+    result = runpy.run_path(str(path))["main"](["--docs", "4000"])
+    assert result["accuracy"] > 0.5  # four topics: chance is 0.25
+    assert "csr_matrix" in capsys.readouterr().out
