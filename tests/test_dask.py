@@ -9,7 +9,9 @@ predicting and training like the original; dask-ml's ``Incremental`` trains thro
 
 import logging
 import pickle
+import runpy
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,3 +169,13 @@ def test_incremental_trains_through_partial_fit_block_by_block(client):
     predicted = incremental.predict(X_dask)
     assert isinstance(predicted, da.Array)
     np.testing.assert_array_equal(predicted.compute(), local.predict(X))
+
+
+def test_scale_out_example_runs_on_a_given_scheduler(client, capsys):
+    pytest.importorskip("dask_ml")
+    path = Path(__file__).resolve().parent.parent / "examples" / "dask_scale_out.py"
+    main = runpy.run_path(str(path))["main"]
+    result = main(["--scheduler", client.scheduler.address])
+    assert result["same_scores"]
+    assert result["accuracy"] > 0.9
+    assert "2 workers" in capsys.readouterr().out
