@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from conftest import standardized_classification
 from joblib import parallel_backend
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
@@ -41,7 +42,7 @@ MODELS = [
 def fit_copy(model, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.__class__(**model.get_params()).fit(X, y)
+        return clone(model).fit(X, y)
 
 
 def assert_same_cv_results(a, b):
