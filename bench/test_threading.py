@@ -18,6 +18,7 @@ import time
 import warnings
 
 import numpy as np
+import pytest
 from joblib import parallel_backend
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -87,11 +88,13 @@ def control(n_threads, tasks=8, buffer=b"\0" * (32 << 20)):
     return time.perf_counter() - start
 
 
+@pytest.mark.benchmark(group="grid search, threading backend")
 def test_grid_search_one_thread(benchmark):
     X, y = make_data()
     benchmark.pedantic(run, args=(1, X, y), rounds=3, iterations=1)
 
 
+@pytest.mark.benchmark(group="grid search, threading backend")
 def test_grid_search_two_threads(benchmark):
     X, y = make_data()
     benchmark.pedantic(run, args=(2, X, y), rounds=3, iterations=1)
