@@ -131,7 +131,7 @@ print(blas_threads())
     "is process-wide and each exit restores what that fit saw on entry, so fits "
     "that overlap in threads leave BLAS limited to one thread for good",
 )
-def test_overlapping_fits_in_threads_restore_the_blas_thread_count():
+def test_overlapping_fits_in_threads_restore_the_blas_thread_count(tmp_path):
     """Fit A starts, fit B starts, A ends, B ends: afterwards the process's BLAS
     pools must have the thread count they had before."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
@@ -140,6 +140,7 @@ def test_overlapping_fits_in_threads_restore_the_blas_thread_count():
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,  # import the installed fastsgd, not the source tree's
         timeout=120,
         check=True,
     )
