@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from test_equivalence import assert_same_weights
+from sklearn import neural_network as sk
+from test_equivalence import assert_same_weights, fit_from_same_weights
 
 from fastsgd import MLPClassifier, MLPRegressor
 
@@ -308,3 +309,16 @@ def test_text_example_runs(capsys):
     result = runpy.run_path(str(path))["main"](["--docs", "4000"])
     assert result["accuracy"] > 0.5  # four topics: chance is 0.25
     assert "csr_matrix" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "regime",
+    ["online-sgd", "online-sgd-alpha", "online-nesterov-alpha", "minibatch-adam"],
+)
+def test_sparse_updates_are_sklearns(regime):
+    """scikit-learn's MLP on the same CSR, from the same weights, for two epochs."""
+    X, labels, _ = sparse_problem()
+    params = dict(REGIMES[regime], hidden_layer_sizes=(6,), random_state=0)
+    fast, ref = MLPClassifier(**params), sk.MLPClassifier(**params)
+    fit_from_same_weights(fast, ref, messy_csr(X), labels, epochs=2)
+    assert_same_weights(fast, ref, rtol=1e-9)
