@@ -273,6 +273,16 @@ class EpochLoop:
         self.order = (
             self.sample_idx if training.rows is None else np.empty_like(self.sample_idx)
         )
+        # One batch of every row (full batch): its gradient is a sum over the rows
+        # in any order, so the kernel reads them in storage order, without the
+        # gather copies a shuffled order costs.
+        self.full_order = None
+        if batch_size >= n:
+            self.full_order = (
+                np.arange(n, dtype=np.intp)
+                if training.rows is None
+                else np.sort(training.rows).astype(np.intp, copy=False)
+            )
         self.snapshot = _Snapshot(params, optimizer)
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
@@ -289,6 +299,8 @@ class EpochLoop:
             # In place, the same permutation sklearn.utils.shuffle draws from the
             # same RandomState (one rs.shuffle of n indices), without a new array.
             self.random_state.shuffle(self.sample_idx)
+        if self.full_order is not None:
+            return self.full_order  # the shuffle above still draws, as sklearn's
         if self.training.rows is not None:
             np.take(self.training.rows, self.sample_idx, out=self.order)
         return self.order
