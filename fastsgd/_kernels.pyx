@@ -54,10 +54,11 @@ cdef extern from "_simd.h" nogil:
     double fsgd_sweep_hidden_d(const fsgd_opt* o, double* W, double* S1, double* S2,
                                Py_ssize_t n_in, Py_ssize_t n_out, const double* d_out,
                                const double* a_in, double* d_in, double inv_sw,
-                               double a)
+                               double a, int skip_inactive)
     double fsgd_sweep_hidden_f(const fsgd_opt* o, float* W, float* S1, float* S2,
                                Py_ssize_t n_in, Py_ssize_t n_out, const float* d_out,
-                               const float* a_in, float* d_in, float inv_sw, float a)
+                               const float* a_in, float* d_in, float inv_sw, float a,
+                               int skip_inactive)
     double fsgd_sweep_first_d(const fsgd_opt* o, double* W, double* S1, double* S2,
                               Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
                               const double* x, const double* xn, double* out,
@@ -590,14 +591,15 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     cdef floating* d_in = deltas + net.act_off[layer - 1]
     cdef const floating* d_out = deltas + net.act_off[layer]
     cdef floating a = o.alpha * inv_sw
+    cdef bint skip = net.hidden == RELU and o.rule == SGD and o.alpha == 0
     cdef double sq
     check_span(off, n_in * n_out, net.n_coefs)
     if floating is float:
         sq = fsgd_sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off), n_in,
-                                 n_out, d_out, a_in, d_in, inv_sw, a)
+                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
     else:
         sq = fsgd_sweep_hidden_d(o, P + off, shift(S1, off), shift(S2, off), n_in,
-                                 n_out, d_out, a_in, d_in, inv_sw, a)
+                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
     backprop_activation(d_in, a_in, n_in, net.hidden)
     return sq
 

@@ -124,11 +124,15 @@ static double FN(fsgd_update)(const fsgd_opt *o, T *w, T *s1, T *s2, const T *d,
 FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
     const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
     ptrdiff_t n_in, ptrdiff_t n_out, const T *restrict d_out, const T *a_in,
-    T *d_in, T inv_sw, T a)
+    T *d_in, T inv_sw, T a, int skip_inactive)
 {
     double total = 0;
     ptrdiff_t i, j;
     for (i = 0; i < n_in; i++) {
+        if (skip_inactive && a_in[i] == 0) {
+            d_in[i] = 0;
+            continue;
+        }
         T *restrict w = W + i * n_out;
         T *restrict s1 = FSGD_ROW_STATE(S1, i * n_out);
         T *restrict s2 = FSGD_ROW_STATE(S2, i * n_out);
@@ -155,16 +159,19 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
  * weights before the step (scikit-learn computes every gradient before any
  * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
  * before the step when a != 0. d_in is not yet multiplied by the activation's
- * derivative. */
+ * derivative. With skip_inactive (a ReLU layer under plain SGD), a row whose
+ * input is 0 is left alone: its step is zero and its delta is zeroed by the
+ * ReLU's derivative anyway. */
 static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
                                     ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out,
-                                    const T *a_in, T *d_in, T inv_sw, T a)
+                                    const T *a_in, T *d_in, T inv_sw, T a,
+                                    int skip_inactive)
 {
     const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
     double sq = 0;
 #define FSGD_CALL(R, D)                                                              \
     sq = FN(fsgd_sweep_hidden_body)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,    \
-                                    d_in, inv_sw, a)
+                                    d_in, inv_sw, a, skip_inactive)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;
