@@ -25,6 +25,37 @@ from fastsgd import _kernels, _network
 _SINGLE_THREAD_BATCH = 512
 
 
+class _SharedBlasLimit:
+    """One BLAS thread while any fit that wants it is running.
+
+    threadpoolctl's limits are process-wide, so fits running in parallel threads
+    (joblib's threading backend) must not each save and restore them: the first to
+    enter sets the limit, the last to leave restores what was there before.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._users == 0:
+                self._limiter = threadpool_limits(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+
+
+_one_blas_thread = _SharedBlasLimit()
+
+
 class Optimizer:
     """scikit-learn's SGDOptimizer or AdamOptimizer, with its state in flat buffers
     laid out like the parameters.
@@ -186,7 +217,9 @@ class EpochLog:
         if not self.enabled:
             return
         if not self._header_printed:
-            self._print("  ".join(f"{name:>{w}}" + "  " for name, w in self.columns))
+            self._print(
+                "  ".join(f"{name:>{w}}  " for name, w in self.columns).rstrip()
+            )
             self._header_printed = True
         marked = (
             "valid_loss"
@@ -207,7 +240,7 @@ class EpochLog:
         for name, width in self.columns:
             mark = " *" if name == marked and record["is_best"] else "  "
             cells.append(f"{values[name]:>{width}}{mark}")
-        self._print("  ".join(cells))
+        self._print("  ".join(cells).rstrip())
 
     def note(self, text):
         self._print(text)
@@ -372,13 +405,14 @@ class EpochLoop:
         est = self.est
         n = self.training.n_samples
         reason = None
-        single_thread = self.batch_size <= _SINGLE_THREAD_BATCH
         limits = (
-            threadpool_limits(limits=1, user_api="blas")
-            if single_thread
+            _one_blas_thread()
+            if self.batch_size <= _SINGLE_THREAD_BATCH
             else nullcontext()
         )
-        for callback in self.callbacks:
+        # partial_fit is one epoch of a longer run: no begin/end around it.
+        hooks = [] if self.incremental else self.callbacks
+        for callback in hooks:
             if hasattr(callback, "on_train_begin"):
                 callback.on_train_begin(est)
         try:
@@ -391,7 +425,7 @@ class EpochLoop:
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
-            for callback in self.callbacks:
+            for callback in hooks:
                 if hasattr(callback, "on_train_end"):
                     callback.on_train_end(est)
         self._finish(reason)
@@ -400,10 +434,14 @@ class EpochLoop:
         est = self.est
         epoch = len(est.history_) + 1
         start = time.perf_counter()
-        lr = self.optimizer.learning_rate
+        # The rate the schedule set for this epoch (Adam: the rate before its bias
+        # correction, which is what users set and what a log should show).
+        lr = (
+            self.optimizer.learning_rate_init
+            if self.optimizer.rule == "adam"
+            else self.optimizer.learning_rate
+        )
         train_loss = self._train_one_epoch(epoch)
-        if self.optimizer.rule == "adam":
-            lr = self.optimizer.learning_rate
         est.n_iter_ += 1
         est.loss_ = train_loss
         est.t_ += n
@@ -468,9 +506,12 @@ class EpochLoop:
         if reason is None:
             return
         text = f"Stopped after epoch {len(est.history_)}: {reason}."
-        if restored is not None:
-            text += (
-                f" Restored the weights of epoch {restored} "
-                f"(valid_{self.monitor.name} = {est.best_validation_score_:.6f})."
-            )
+        if self.monitor is not None and est.restore_best_weights:
+            if restored is None:
+                text += " No epoch improved on the start: kept the initial weights."
+            else:
+                text += (
+                    f" Restored the weights of epoch {restored} (valid_"
+                    f"{self.monitor.name} = {est.best_validation_score_:.6f})."
+                )
         self.log.note(text)
