@@ -17,7 +17,6 @@ from sklearn.preprocessing import StandardScaler
 from fastsgd import MLPClassifier, MLPRegressor
 
 
-
 def small_model(**params):
     defaults = dict(
         hidden_layer_sizes=(8,),

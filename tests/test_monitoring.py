@@ -20,7 +20,6 @@ from fastsgd import MLPClassifier, MLPRegressor
 from fastsgd.callbacks import ProgressBar
 
 
-
 @pytest.fixture(scope="module")
 def imbalanced():
     X, y = make_classification(
