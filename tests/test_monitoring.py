@@ -339,16 +339,20 @@ CTRL_C_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-def test_ctrl_c_stops_after_the_epoch_and_keeps_the_best_weights():
+def test_ctrl_c_stops_after_the_epoch_and_keeps_the_best_weights(tmp_path):
+    # Run from an empty folder, so the child imports the installed fastsgd.
     child = subprocess.Popen(
         [sys.executable, "-c", CTRL_C_SCRIPT],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert child.stdout.readline().strip() == "ready"
+        ready = child.stdout.readline().strip()
+        if ready != "ready":
+            pytest.fail(f"the child did not start training: {child.communicate()[1]}")
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
     finally:
