@@ -11,11 +11,8 @@ import os
 import time
 from collections import Counter
 
-import pytest
 from fuzzing import check_fit_predict, fit_cases
 from hypothesis import HealthCheck, Phase, given, settings
-
-pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def test_fuzz_public_entry_points_within_a_time_budget():

@@ -17,8 +17,6 @@ from hypothesis import HealthCheck, given, settings
 
 from fastsgd import MLPClassifier, MLPRegressor
 
-pytestmark = pytest.mark.filterwarnings("ignore")
-
 
 @settings(
     max_examples=150,
