@@ -223,23 +223,17 @@ def test_sparse_and_dense_edge_shapes_predict_the_same():
     X[3] = 0.0
     y = np.arange(12) % 3
     for batch_size in (1, 5, "full"):
-        dense = MLPClassifier(
-            (4,),
+        params = dict(
+            hidden_layer_sizes=(4,),
             solver="sgd",
             momentum=0.5,
             batch_size=batch_size,
             max_iter=3,
             random_state=0,
-        ).fit(X, y)
+        )
+        dense = MLPClassifier(**params).fit(X, y)
         for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
-            sparse = MLPClassifier(
-                (4,),
-                solver="sgd",
-                momentum=0.5,
-                batch_size=batch_size,
-                max_iter=3,
-                random_state=0,
-            ).fit(fmt(X), y)
+            sparse = MLPClassifier(**params).fit(fmt(X), y)
             np.testing.assert_allclose(
                 sparse.predict_proba(fmt(X)), dense.predict_proba(X), rtol=1e-12
             )
