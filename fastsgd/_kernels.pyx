@@ -292,8 +292,8 @@ cdef double row_loss(const floating* p, const floating* y, Py_ssize_t k,
         return 0.5 * loss / k
     if output == EXP:                 # half Poisson deviance
         for j in range(k):
-            if y[j] != 0:
-                loss += y[j] * log(y[j] / <double> p[j])
+            if y[j] != 0:       # y log(y / p), without dividing by an underflowed p
+                loss += y[j] * (log(y[j]) - log(p[j]))
             loss += p[j] - y[j]
         return loss
     for j in range(k):                # log loss on clipped probabilities
