@@ -346,17 +346,38 @@ cdef inline void begin_step(Opt* o) noexcept nogil:
 
 
 cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
-                         floating* S2, Opt* o, double inv_sw) noexcept nogil:
+                         floating* S2, Opt* o, double inv_sw,
+                         const floating* X0=NULL, const floating* d0=NULL,
+                         Py_ssize_t c=0) noexcept nogil:
     """One step from the summed batch gradient ``G``; returns sum(coefs**2) before
     it (for the loss's L2 term) when alpha > 0.
 
     The gradient is ``inv_sw * G + alpha * inv_sw * w``: ``inv_sw`` is 1 / the
     batch's sample-weight sum, which is how scikit-learn scales alpha.
+
+    Given the batch's ``c`` dense input rows ``X0`` and layer 0's deltas ``d0``,
+    layer 0's coefficient gradient ``X0.T @ d0`` is computed here, a block of
+    rows at a time, each block stepped while it is still in cache: the gradient
+    of the largest layer then never travels to memory and back.
     """
-    cdef Py_ssize_t nc = net.n_coefs
-    cdef double sq
+    cdef Py_ssize_t nc = net.n_coefs, n_in = net.units[0], n_out = net.units[1]
+    cdef Py_ssize_t r0, rb, off, block = max(1, 16384 // n_out), start = 0
+    cdef floating a = o.alpha * inv_sw
+    cdef double sq = 0
     begin_step(o)
-    sq = update(o, P, S1, S2, G, nc, <floating> inv_sw, <floating> (o.alpha * inv_sw))
+    if X0 != NULL:
+        start = n_in * n_out
+        r0 = 0
+        while r0 < n_in:
+            rb = min(block, n_in - r0)
+            off = r0 * n_out
+            gemm(True, False, <int> rb, <int> n_out, <int> c, <floating> 1, X0 + r0,
+                 <int> n_in, d0, <int> n_out, <floating> 0, G + off, <int> n_out)
+            sq += update(o, P + off, shift(S1, off), shift(S2, off), G + off,
+                         rb * n_out, <floating> inv_sw, a)
+            r0 += rb
+    sq += update(o, P + start, shift(S1, start), shift(S2, start), G + start,
+                 nc - start, <floating> inv_sw, a)
     update(o, P + nc, shift(S1, nc), shift(S2, nc), G + nc, net.n_params - nc,
            <floating> inv_sw, <floating> 0)
     return sq
@@ -446,10 +467,12 @@ cdef void chunk_forward(Net* net, const floating* P, floating* acts, Py_ssize_t 
 cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* acts,
                          floating* deltas, Py_ssize_t c, const floating* X0,
                          Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
-                         bint first) noexcept nogil:
+                         bint first, bint defer_first=False) noexcept nogil:
     """Add the chunk's summed gradient to ``G`` (overwrite it when ``first``).
 
     Expects the output layer's delta in place; leaves every layer's delta there.
+    ``defer_first`` leaves out layer 0's coefficient gradient for dense input
+    (``apply_update`` computes it block by block).
     """
     cdef Py_ssize_t layer, r, j, n_in, n_out
     cdef floating* d_out
@@ -462,9 +485,10 @@ cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* act
         d_out = deltas + c * net.act_off[layer]
         a_in = X0 if layer == 0 else acts + c * net.act_off[layer - 1]
         if a_in != NULL:
-            gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
-                 a_in, <int> n_in, d_out, <int> n_out, beta, G + net.coef_off[layer],
-                 <int> n_out)
+            if layer > 0 or not defer_first:
+                gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
+                     a_in, <int> n_in, d_out, <int> n_out, beta,
+                     G + net.coef_off[layer], <int> n_out)
         else:
             if first:
                 memset(G + net.coef_off[0], 0, n_in * n_out * sizeof(floating))
@@ -486,8 +510,12 @@ cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* act
 cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* work,
                            Py_ssize_t work_size, Data* d, const Py_ssize_t* rows,
                            Py_ssize_t row0, Py_ssize_t n, Py_ssize_t chunk,
-                           double* sw_sum) except? -1 nogil:
+                           double* sw_sum,
+                           const floating** X0_out=NULL) except? -1 nogil:
     """Sum the gradient of ``n`` rows into ``G`` chunk by chunk; return sum(sw*loss).
+
+    With ``X0_out`` (dense input in one chunk), layer 0's coefficient gradient is
+    left out and ``X0_out`` set to the chunk's input rows, for ``apply_update``.
 
     Memory stays bounded by ``chunk`` rows whatever ``n`` is (full batch).
     """
@@ -516,7 +544,10 @@ cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* w
         total += loss_and_output_delta(
             net, acts + c * net.act_off[L - 1], deltas + c * net.act_off[L - 1], c,
             d, crows, row0 + s)
-        chunk_backward(net, P, G, acts, deltas, c, X0, d, crows, row0 + s, s == 0)
+        chunk_backward(net, P, G, acts, deltas, c, X0, d, crows, row0 + s, s == 0,
+                       X0_out != NULL)
+        if X0_out != NULL:
+            X0_out[0] = X0
         s += c
     return total
 
@@ -530,15 +561,23 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
     (the last batch may be smaller). Returns sum(batch loss * batch length)."""
     cdef Py_ssize_t s, nb
     cdef double sw_sum, data_loss, sq, total = 0
+    cdef const floating* X0
     s = 0
     while s < n:
         nb = min(batch_size, n - s)
-        data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0, nb,
-                                   chunk, &sw_sum)
+        X0 = NULL
+        if nb <= chunk and d.X != NULL:
+            # One chunk of dense rows: layer 0's gradient is left to apply_update.
+            data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0,
+                                       nb, chunk, &sw_sum, &X0)
+        else:
+            data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0,
+                                       nb, chunk, &sw_sum)
         s += nb
         if sw_sum <= 0:       # a batch of zero weight has no gradient: no step
             continue
-        sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum)
+        sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum, X0,
+                          work + nb * net.n_units, nb)
         total += (data_loss / sw_sum + 0.5 * o.alpha * sq / sw_sum) * nb
     return total
 
