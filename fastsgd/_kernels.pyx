@@ -20,7 +20,7 @@ import numpy as np
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport exp, expf, isfinite, log, pow, sqrt, sqrtf, tanh, tanhf
+from libc.math cimport exp, expf, isfinite, log, pow, sqrt, tanh, tanhf
 from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
@@ -43,8 +43,6 @@ cdef extern from "_simd.h" nogil:
         double alpha
         long long t                 # Adam: updates so far
         double step_lr              # learning rate of the current step
-    double fsgd_dot_d(const double* a, const double* b, Py_ssize_t n)
-    float fsgd_dot_f(const float* a, const float* b, Py_ssize_t n)
     double fsgd_sumsq_d(const double* a, Py_ssize_t n)
     double fsgd_sumsq_f(const float* a, Py_ssize_t n)
     double fsgd_update_d(const fsgd_opt* o, double* w, double* s1, double* s2,
@@ -156,21 +154,6 @@ cdef inline floating f_tanh(floating x) noexcept nogil:
         return tanhf(x)
     else:
         return tanh(x)
-
-
-cdef inline floating f_sqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
-
-
-cdef inline floating dot(const floating* a, const floating* b,
-                         Py_ssize_t n) noexcept nogil:
-    if floating is float:
-        return fsgd_dot_f(a, b, n)
-    else:
-        return fsgd_dot_d(a, b, n)
 
 
 cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:

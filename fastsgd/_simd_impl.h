@@ -10,16 +10,6 @@
  */
 #define FN(name) FSGD_CAT(name, S)
 
-static inline T FN(fsgd_dot)(const T *a, const T *b, ptrdiff_t n)
-{
-    T s = 0;
-    ptrdiff_t i;
-#pragma omp simd reduction(+ : s)
-    for (i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
 static inline double FN(fsgd_sumsq)(const T *a, ptrdiff_t n)
 {
     double s = 0;
