@@ -35,6 +35,8 @@ extensions = [
         "fastsgd._kernels",
         ["fastsgd/_kernels.pyx"],
         include_dirs=[numpy.get_include(), "fastsgd"],
+        # the vectorised loops: a change there must rebuild the extension
+        depends=["fastsgd/_simd.h", "fastsgd/_simd_impl.h", "fastsgd/_blas.pxd"],
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
             ("FASTSGD_DEBUG", "1" if DEBUG else "0"),
