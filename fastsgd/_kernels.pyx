@@ -20,17 +20,67 @@ import numpy as np
 
 from cython cimport floating
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport exp, expf, isfinite, log, pow, sqrt, sqrtf, tanh, tanhf
+from libc.math cimport exp, expf, isfinite, log, pow, sqrt, tanh, tanhf
 from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
 
 cdef extern from "_simd.h" nogil:
     bint FASTSGD_DEBUG
-    double fsgd_dot_d(const double* a, const double* b, Py_ssize_t n)
-    float fsgd_dot_f(const float* a, const float* b, Py_ssize_t n)
+    # Update rules: what scikit-learn's SGDOptimizer / AdamOptimizer do to a parameter.
+    enum:
+        SGD "FSGD_SGD"              # w -= lr * g
+        MOMENTUM "FSGD_MOMENTUM"    # v = mu * v - lr * g; w += v
+        NESTEROV "FSGD_NESTEROV"    # v = mu * v - lr * g; w += mu * v - lr * g
+        ADAM "FSGD_ADAM"            # bias-corrected Adam
+    ctypedef struct fsgd_opt:
+        int rule
+        double lr                   # this epoch's learning rate (Adam: the initial one)
+        double momentum
+        double beta1
+        double beta2
+        double epsilon
+        double alpha
+        long long t                 # Adam: updates so far
+        double step_lr              # learning rate of the current step
     double fsgd_sumsq_d(const double* a, Py_ssize_t n)
     double fsgd_sumsq_f(const float* a, Py_ssize_t n)
+    double fsgd_update_d(const fsgd_opt* o, double* w, double* s1, double* s2,
+                         const double* d, Py_ssize_t n, double gs, double a)
+    double fsgd_update_f(const fsgd_opt* o, float* w, float* s1, float* s2,
+                         const float* d, Py_ssize_t n, float gs, float a)
+    double fsgd_sweep_hidden_d(const fsgd_opt* o, double* W, double* S1, double* S2,
+                               Py_ssize_t n_in, Py_ssize_t n_out, const double* d_out,
+                               const double* a_in, double* d_in, double inv_sw,
+                               double a, int skip_inactive)
+    double fsgd_sweep_hidden_f(const fsgd_opt* o, float* W, float* S1, float* S2,
+                               Py_ssize_t n_in, Py_ssize_t n_out, const float* d_out,
+                               const float* a_in, float* d_in, float inv_sw, float a,
+                               int skip_inactive)
+    double fsgd_sweep_first_d(const fsgd_opt* o, double* W, double* S1, double* S2,
+                              Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
+                              const double* x, const double* xn, double* out,
+                              double inv_sw, double a)
+    double fsgd_sweep_first_f(const fsgd_opt* o, float* W, float* S1, float* S2,
+                              Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
+                              const float* x, const float* xn, float* out,
+                              float inv_sw, float a)
+    double fsgd_floor_sweep_d(const fsgd_opt* o, double* W, double* S1, double* S2,
+                              Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
+                              const double* x, double inv_sw, double a, int tiled)
+    double fsgd_floor_sweep_f(const fsgd_opt* o, float* W, float* S1, float* S2,
+                              Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
+                              const float* x, float inv_sw, float a, int tiled)
+    void fsgd_gemv_rows_d(double* out, const double* x, const double* W,
+                          Py_ssize_t n_in, Py_ssize_t n_out)
+    void fsgd_gemv_rows_f(float* out, const float* x, const float* W,
+                          Py_ssize_t n_in, Py_ssize_t n_out)
+    void fsgd_gather_rows_d(double* out, const double* vals, const Py_ssize_t* idx,
+                            Py_ssize_t nnz, const double* W, Py_ssize_t n_out)
+    void fsgd_gather_rows_f(float* out, const float* vals, const Py_ssize_t* idx,
+                            Py_ssize_t nnz, const float* W, Py_ssize_t n_out)
+
+ctypedef fsgd_opt Opt     # the optimizer's settings for one kernel call
 
 
 # True in a FASTSGD_DEBUG=1 build: bounds checks on, workspaces poisoned with NaN.
@@ -49,13 +99,6 @@ cdef enum:
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
                "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
-
-# Update rules: what scikit-learn's SGDOptimizer / AdamOptimizer do to a parameter.
-cdef enum:
-    SGD = 0          # w -= lr * g
-    MOMENTUM = 1     # v = mu * v - lr * g; w += v
-    NESTEROV = 2     # v = mu * v - lr * g; w += mu * v - lr * g
-    ADAM = 3         # bias-corrected Adam
 
 UPDATE_RULES = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
 # How many parameter-sized state buffers each rule needs (velocity; Adam's m and v).
@@ -83,18 +126,6 @@ cdef struct Data:
     const void* Y                # (n_rows, n_outputs)
     const void* sw               # (n_rows,) sample weights
     Py_ssize_t n_rows
-
-
-cdef struct Opt:
-    int rule
-    double lr                    # this epoch's learning rate (Adam: the initial one)
-    double momentum
-    double beta1
-    double beta2
-    double epsilon
-    double alpha
-    long long t                  # Adam: updates so far
-    double step_lr               # learning rate of the current step
 
 
 # ---------------------------------------------------------------------------------
@@ -125,21 +156,6 @@ cdef inline floating f_tanh(floating x) noexcept nogil:
         return tanh(x)
 
 
-cdef inline floating f_sqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
-
-
-cdef inline floating dot(const floating* a, const floating* b,
-                         Py_ssize_t n) noexcept nogil:
-    if floating is float:
-        return fsgd_dot_f(a, b, n)
-    else:
-        return fsgd_dot_d(a, b, n)
-
-
 cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:
     if floating is float:
         return fsgd_sumsq_f(a, n)
@@ -157,6 +173,38 @@ cdef inline void axpy(floating a, const floating* x, floating* y,
     cdef Py_ssize_t j
     for j in range(n):
         y[j] += a * x[j]
+
+
+# Typed entry points to the vectorised loops of _simd.h (documented there).
+
+cdef inline double update(const fsgd_opt* o, floating* w, floating* s1, floating* s2,
+                          const floating* d, Py_ssize_t n, floating gs,
+                          floating a) noexcept nogil:
+    """One step of ``o.rule`` on ``w[:n]`` with gradient ``gs * d + a * w``;
+    returns sum(w**2) before it when ``a != 0``."""
+    if floating is float:
+        return fsgd_update_f(o, w, s1, s2, d, n, gs, a)
+    else:
+        return fsgd_update_d(o, w, s1, s2, d, n, gs, a)
+
+
+cdef inline void gemv_rows(floating* out, const floating* x, const floating* W,
+                           Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    """``out += x @ W`` for W of shape (n_in, n_out), skipping the zeros of x."""
+    if floating is float:
+        fsgd_gemv_rows_f(out, x, W, n_in, n_out)
+    else:
+        fsgd_gemv_rows_d(out, x, W, n_in, n_out)
+
+
+cdef inline void gather_rows(floating* out, const floating* vals,
+                             const Py_ssize_t* idx, Py_ssize_t nnz,
+                             const floating* W, Py_ssize_t n_out) noexcept nogil:
+    """``out += vals @ W[idx]``: a CSR row times W."""
+    if floating is float:
+        fsgd_gather_rows_f(out, vals, idx, nnz, W, n_out)
+    else:
+        fsgd_gather_rows_d(out, vals, idx, nnz, W, n_out)
 
 
 # ---------------------------------------------------------------------------------
@@ -227,8 +275,8 @@ cdef double row_loss(const floating* p, const floating* y, Py_ssize_t k,
         return 0.5 * loss / k
     if output == EXP:                 # half Poisson deviance
         for j in range(k):
-            if y[j] != 0:
-                loss += y[j] * log(y[j] / <double> p[j])
+            if y[j] != 0:       # y log(y / p), without dividing by an underflowed p
+                loss += y[j] * (log(y[j]) - log(p[j]))
             loss += p[j] - y[j]
         return loss
     for j in range(k):                # log loss on clipped probabilities
@@ -280,60 +328,41 @@ cdef inline void begin_step(Opt* o) noexcept nogil:
         o.step_lr = o.lr
 
 
-cdef void update_span(const Opt* o, floating* w, floating* s1, floating* s2,
-                      const floating* d, Py_ssize_t n, floating gs,
-                      floating a_inv) noexcept nogil:
-    """Apply one optimizer step to ``n`` parameters ``w``.
-
-    The gradient is ``g = gs * d + a_inv * w``: for a layer's coefficients ``d`` is
-    the data gradient summed over the batch (or one delta row, with ``gs`` the
-    input activation), ``gs`` is 1 / sample-weight sum and ``a_inv`` is alpha times
-    that, which is how scikit-learn scales alpha. ``s1``/``s2`` are the rule's state.
-    """
-    cdef floating lr = o.step_lr, mu = o.momentum
-    cdef floating b1 = o.beta1, b2 = o.beta2, eps = o.epsilon
-    cdef floating omb1 = 1 - o.beta1, omb2 = 1 - o.beta2
-    cdef floating g, v, m
-    cdef Py_ssize_t j
-    if o.rule == SGD:
-        if a_inv == 0:
-            for j in range(n):
-                w[j] -= lr * (gs * d[j])
-        else:
-            for j in range(n):
-                w[j] -= lr * (gs * d[j] + a_inv * w[j])
-    elif o.rule == MOMENTUM:
-        for j in range(n):
-            g = gs * d[j] + a_inv * w[j]
-            v = mu * s1[j] - lr * g
-            s1[j] = v
-            w[j] += v
-    elif o.rule == NESTEROV:
-        for j in range(n):
-            g = gs * d[j] + a_inv * w[j]
-            v = mu * s1[j] - lr * g
-            s1[j] = v
-            w[j] += mu * v - lr * g
-    else:
-        for j in range(n):
-            g = gs * d[j] + a_inv * w[j]
-            m = b1 * s1[j] + omb1 * g
-            v = b2 * s2[j] + omb2 * (g * g)
-            s1[j] = m
-            s2[j] = v
-            w[j] += -lr * m / (f_sqrt(v) + eps)
-
-
 cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
-                         floating* S2, Opt* o, double inv_sw) noexcept nogil:
+                         floating* S2, Opt* o, double inv_sw,
+                         const floating* X0=NULL, const floating* d0=NULL,
+                         Py_ssize_t c=0) noexcept nogil:
     """One step from the summed batch gradient ``G``; returns sum(coefs**2) before
-    it (for the loss's L2 term) when alpha > 0."""
-    cdef double sq = sumsq(P, net.n_coefs) if o.alpha > 0 else 0
-    cdef Py_ssize_t nc = net.n_coefs
+    it (for the loss's L2 term) when alpha > 0.
+
+    The gradient is ``inv_sw * G + alpha * inv_sw * w``: ``inv_sw`` is 1 / the
+    batch's sample-weight sum, which is how scikit-learn scales alpha.
+
+    Given the batch's ``c`` dense input rows ``X0`` and layer 0's deltas ``d0``,
+    layer 0's coefficient gradient ``X0.T @ d0`` is computed here, a block of
+    rows at a time, each block stepped while it is still in cache: the gradient
+    of the largest layer then never travels to memory and back.
+    """
+    cdef Py_ssize_t nc = net.n_coefs, n_in = net.units[0], n_out = net.units[1]
+    cdef Py_ssize_t r0, rb, off, block = max(1, 16384 // n_out), start = 0
+    cdef floating a = o.alpha * inv_sw
+    cdef double sq = 0
     begin_step(o)
-    update_span(o, P, S1, S2, G, nc, <floating> inv_sw, <floating> (o.alpha * inv_sw))
-    update_span(o, P + nc, shift(S1, nc), shift(S2, nc), G + nc, net.n_params - nc,
-                <floating> inv_sw, 0)
+    if X0 != NULL:
+        start = n_in * n_out
+        r0 = 0
+        while r0 < n_in:
+            rb = min(block, n_in - r0)
+            off = r0 * n_out
+            gemm(True, False, <int> rb, <int> n_out, <int> c, <floating> 1, X0 + r0,
+                 <int> n_in, d0, <int> n_out, <floating> 0, G + off, <int> n_out)
+            sq += update(o, P + off, shift(S1, off), shift(S2, off), G + off,
+                         rb * n_out, <floating> inv_sw, a)
+            r0 += rb
+    sq += update(o, P + start, shift(S1, start), shift(S2, start), G + start,
+                 nc - start, <floating> inv_sw, a)
+    update(o, P + nc, shift(S1, nc), shift(S2, nc), G + nc, net.n_params - nc,
+           <floating> inv_sw, <floating> 0)
     return sq
 
 
@@ -366,12 +395,13 @@ cdef void csr_forward(Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
                       floating* out) noexcept nogil:
     """``out[r] = X[row] @ W`` for CSR rows: only the non-zeros' rows of W are read."""
     cdef const floating* data = <const floating*> d.X_data
-    cdef Py_ssize_t r, i, p
+    cdef Py_ssize_t r, i, start
     for r in range(c):
         i = rows[r] if rows != NULL else row0 + r
+        start = d.X_indptr[i]
         memset(out + r * n_out, 0, n_out * sizeof(floating))
-        for p in range(d.X_indptr[i], d.X_indptr[i + 1]):
-            axpy(data[p], W + d.X_indices[p] * n_out, out + r * n_out, n_out)
+        gather_rows(out + r * n_out, data + start, d.X_indices + start,
+                    d.X_indptr[i + 1] - start, W, n_out)
 
 
 cdef void csr_gradient(Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
@@ -420,10 +450,12 @@ cdef void chunk_forward(Net* net, const floating* P, floating* acts, Py_ssize_t 
 cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* acts,
                          floating* deltas, Py_ssize_t c, const floating* X0,
                          Data* d, const Py_ssize_t* rows, Py_ssize_t row0,
-                         bint first) noexcept nogil:
+                         bint first, bint defer_first=False) noexcept nogil:
     """Add the chunk's summed gradient to ``G`` (overwrite it when ``first``).
 
     Expects the output layer's delta in place; leaves every layer's delta there.
+    ``defer_first`` leaves out layer 0's coefficient gradient for dense input
+    (``apply_update`` computes it block by block).
     """
     cdef Py_ssize_t layer, r, j, n_in, n_out
     cdef floating* d_out
@@ -436,9 +468,10 @@ cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* act
         d_out = deltas + c * net.act_off[layer]
         a_in = X0 if layer == 0 else acts + c * net.act_off[layer - 1]
         if a_in != NULL:
-            gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
-                 a_in, <int> n_in, d_out, <int> n_out, beta, G + net.coef_off[layer],
-                 <int> n_out)
+            if layer > 0 or not defer_first:
+                gemm(True, False, <int> n_in, <int> n_out, <int> c, <floating> 1,
+                     a_in, <int> n_in, d_out, <int> n_out, beta,
+                     G + net.coef_off[layer], <int> n_out)
         else:
             if first:
                 memset(G + net.coef_off[0], 0, n_in * n_out * sizeof(floating))
@@ -460,8 +493,12 @@ cdef void chunk_backward(Net* net, const floating* P, floating* G, floating* act
 cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* work,
                            Py_ssize_t work_size, Data* d, const Py_ssize_t* rows,
                            Py_ssize_t row0, Py_ssize_t n, Py_ssize_t chunk,
-                           double* sw_sum) except? -1 nogil:
+                           double* sw_sum,
+                           const floating** X0_out=NULL) except? -1 nogil:
     """Sum the gradient of ``n`` rows into ``G`` chunk by chunk; return sum(sw*loss).
+
+    With ``X0_out`` (dense input in one chunk), layer 0's coefficient gradient is
+    left out and ``X0_out`` set to the chunk's input rows, for ``apply_update``.
 
     Memory stays bounded by ``chunk`` rows whatever ``n`` is (full batch).
     """
@@ -490,7 +527,10 @@ cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* w
         total += loss_and_output_delta(
             net, acts + c * net.act_off[L - 1], deltas + c * net.act_off[L - 1], c,
             d, crows, row0 + s)
-        chunk_backward(net, P, G, acts, deltas, c, X0, d, crows, row0 + s, s == 0)
+        chunk_backward(net, P, G, acts, deltas, c, X0, d, crows, row0 + s, s == 0,
+                       X0_out != NULL)
+        if X0_out != NULL:
+            X0_out[0] = X0
         s += c
     return total
 
@@ -504,15 +544,23 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
     (the last batch may be smaller). Returns sum(batch loss * batch length)."""
     cdef Py_ssize_t s, nb
     cdef double sw_sum, data_loss, sq, total = 0
+    cdef const floating* X0
     s = 0
     while s < n:
         nb = min(batch_size, n - s)
-        data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0, nb,
-                                   chunk, &sw_sum)
+        X0 = NULL
+        if nb <= chunk and d.X != NULL:
+            # One chunk of dense rows: layer 0's gradient is left to apply_update.
+            data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0,
+                                       nb, chunk, &sw_sum, &X0)
+        else:
+            data_loss = batch_gradient(net, P, G, work, work_size, d, order + s, 0,
+                                       nb, chunk, &sw_sum)
         s += nb
         if sw_sum <= 0:       # a batch of zero weight has no gradient: no step
             continue
-        sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum)
+        sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum, X0,
+                          work + nb * net.n_units, nb)
         total += (data_loss / sw_sum + 0.5 * o.alpha * sq / sw_sum) * nb
     return total
 
@@ -523,41 +571,31 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
 cdef void online_forward_hidden(Net* net, const floating* P,
                                 floating* acts) noexcept nogil:
     """Activate layer 0's output (already summed) and run the layers after it."""
-    cdef Py_ssize_t layer, i, L = net.n_layers
+    cdef Py_ssize_t layer, L = net.n_layers
     cdef Py_ssize_t n_in, n_out
-    cdef floating* inp
     cdef floating* out
-    cdef const floating* W
     activate_rows(acts, 1, net.units[1], net.hidden if L > 1 else net.output)
     for layer in range(1, L):
         n_in = net.units[layer]
         n_out = net.units[layer + 1]
-        inp = acts + net.act_off[layer - 1]
         out = acts + net.act_off[layer]
-        W = P + net.coef_off[layer]
         memcpy(out, P + net.icpt_off[layer], n_out * sizeof(floating))
-        for i in range(n_in):
-            if inp[i] != 0:
-                axpy(inp[i], W + i * n_out, out, n_out)
+        gemv_rows(out, acts + net.act_off[layer - 1], P + net.coef_off[layer], n_in,
+                  n_out)
         activate_rows(out, 1, n_out, net.hidden if layer < L - 1 else net.output)
 
 
 cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t row,
                                floating* out) noexcept nogil:
     """``out = X[row] @ W0 + b0`` (before activation)."""
-    cdef Py_ssize_t i, u1 = net.units[1], nf = net.units[0]
-    cdef const floating* x
-    cdef const floating* W0 = P + net.coef_off[0]
-    if d.X == NULL:
-        csr_forward(d, NULL, row, 1, W0, u1, out)
-        for i in range(u1):
-            out[i] += P[net.icpt_off[0] + i]
-        return
-    x = <const floating*> d.X + row * nf
+    cdef Py_ssize_t u1 = net.units[1], nf = net.units[0], start
     memcpy(out, P + net.icpt_off[0], u1 * sizeof(floating))
-    for i in range(nf):
-        if x[i] != 0:
-            axpy(x[i], W0 + i * u1, out, u1)
+    if d.X == NULL:
+        start = d.X_indptr[row]
+        gather_rows(out, <const floating*> d.X_data + start, d.X_indices + start,
+                    d.X_indptr[row + 1] - start, P + net.coef_off[0], u1)
+    else:
+        gemv_rows(out, <const floating*> d.X + row * nf, P + net.coef_off[0], nf, u1)
 
 
 cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S2,
@@ -569,22 +607,34 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     as scikit-learn computes every gradient before any update), then its update.
     Returns the sum of squares of the old weights when alpha > 0.
     """
-    cdef Py_ssize_t i, n_in = net.units[layer], n_out = net.units[layer + 1]
-    cdef Py_ssize_t off
+    cdef Py_ssize_t n_in = net.units[layer], n_out = net.units[layer + 1]
+    cdef Py_ssize_t off = net.coef_off[layer]
     cdef floating* a_in = acts + net.act_off[layer - 1]
     cdef floating* d_in = deltas + net.act_off[layer - 1]
     cdef const floating* d_out = deltas + net.act_off[layer]
-    cdef floating a_inv = o.alpha * inv_sw
-    cdef double sq = 0
-    for i in range(n_in):
-        off = net.coef_off[layer] + i * n_out
-        if o.alpha > 0:
-            sq += sumsq(P + off, n_out)
-        d_in[i] = dot(P + off, d_out, n_out)
-        update_span(o, P + off, shift(S1, off), shift(S2, off), d_out, n_out,
-                    a_in[i] * inv_sw, a_inv)
+    cdef floating a = o.alpha * inv_sw
+    cdef bint skip = net.hidden == RELU and o.rule == SGD and o.alpha == 0
+    cdef double sq
+    check_span(off, n_in * n_out, net.n_coefs)
+    if floating is float:
+        sq = fsgd_sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off), n_in,
+                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
+    else:
+        sq = fsgd_sweep_hidden_d(o, P + off, shift(S1, off), shift(S2, off), n_in,
+                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
     backprop_activation(d_in, a_in, n_in, net.hidden)
     return sq
+
+
+cdef double sweep_first(Opt* o, floating* W, floating* S1, floating* S2,
+                        Py_ssize_t n_in, Py_ssize_t n_out, const floating* d1,
+                        const floating* x, const floating* xn, floating* out,
+                        floating inv_sw) noexcept nogil:
+    cdef floating a = o.alpha * inv_sw
+    if floating is float:
+        return fsgd_sweep_first_f(o, W, S1, S2, n_in, n_out, d1, x, xn, out, inv_sw, a)
+    else:
+        return fsgd_sweep_first_d(o, W, S1, S2, n_in, n_out, d1, x, xn, out, inv_sw, a)
 
 
 cdef double online_sweep_first(Net* net, floating* P, floating* S1, floating* S2,
@@ -596,47 +646,33 @@ cdef double online_sweep_first(Net* net, floating* P, floating* S1, floating* S2
 
     Returns the sum of squares of the old weights when alpha > 0.
     """
-    cdef Py_ssize_t i, p, nf = net.units[0], u1 = net.units[1]
+    cdef Py_ssize_t p, nf = net.units[0], u1 = net.units[1]
     cdef Py_ssize_t off = net.coef_off[0]
-    cdef const floating* x
     cdef const floating* xn = NULL
     cdef const floating* data = <const floating*> d.X_data
-    cdef const floating* d1 = deltas
-    cdef floating* out = acts
-    cdef floating a_inv = o.alpha * inv_sw
     cdef double sq = 0
     if d.X == NULL:
         if o.rule == SGD and o.alpha == 0:
             # Plain SGD moves only the rows of this sample's non-zeros.
             for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
-                update_span(o, P + off + d.X_indices[p] * u1, NULL, NULL, d1, u1,
-                            data[p] * inv_sw, 0)
+                update(o, P + off + d.X_indices[p] * u1, <floating*> NULL,
+                       <floating*> NULL, deltas, u1, data[p] * inv_sw, <floating> 0)
         else:
             # Every row moves (decay or momentum): sweep them all, exactly.
             for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
                 xdense[d.X_indices[p]] = data[p]
-            for i in range(nf):
-                if o.alpha > 0:
-                    sq += sumsq(P + off + i * u1, u1)
-                update_span(o, P + off + i * u1, shift(S1, off + i * u1),
-                            shift(S2, off + i * u1), d1, u1, xdense[i] * inv_sw, a_inv)
+            sq = sweep_first(o, P + off, shift(S1, off), shift(S2, off), nf, u1,
+                             deltas, xdense, <const floating*> NULL, acts, inv_sw)
             for p in range(d.X_indptr[row], d.X_indptr[row + 1]):
                 xdense[d.X_indices[p]] = 0
         if next_row >= 0:
-            online_forward_first(net, P, d, next_row, out)
+            online_forward_first(net, P, d, next_row, acts)
         return sq
-    x = <const floating*> d.X + row * nf
     if next_row >= 0:
         xn = <const floating*> d.X + next_row * nf
-        memcpy(out, P + net.icpt_off[0], u1 * sizeof(floating))
-    for i in range(nf):
-        if o.alpha > 0:
-            sq += sumsq(P + off + i * u1, u1)
-        update_span(o, P + off + i * u1, shift(S1, off + i * u1),
-                    shift(S2, off + i * u1), d1, u1, x[i] * inv_sw, a_inv)
-        if xn != NULL and xn[i] != 0:
-            axpy(xn[i], P + off + i * u1, out, u1)
-    return sq
+        memcpy(acts, P + net.icpt_off[0], u1 * sizeof(floating))
+    return sweep_first(o, P + off, shift(S1, off), shift(S2, off), nf, u1, deltas,
+                       <const floating*> d.X + row * nf, xn, acts, inv_sw)
 
 
 cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
@@ -677,9 +713,9 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
         for layer in range(L - 1, 0, -1):
             sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, layer, inv_sw, o)
         for layer in range(L):
-            update_span(o, P + net.icpt_off[layer], shift(S1, net.icpt_off[layer]),
-                        shift(S2, net.icpt_off[layer]), deltas + net.act_off[layer],
-                        net.units[layer + 1], inv_sw, 0)
+            update(o, P + net.icpt_off[layer], shift(S1, net.icpt_off[layer]),
+                   shift(S2, net.icpt_off[layer]), deltas + net.act_off[layer],
+                   net.units[layer + 1], inv_sw, <floating> 0)
         sq += online_sweep_first(net, P, S1, S2, acts, deltas, xdense, d, row,
                                  next_row, inv_sw, o)
         total += (loss + 0.5 * o.alpha * sq) / w
@@ -996,3 +1032,51 @@ def all_finite(const floating[::1] a):
                 ok = False
                 break
     return ok
+
+
+def floor_sweep(floating[::1] W, floating[::1] state1, floating[::1] state2,
+                const floating[::1] delta, const floating[::1] x, str rule,
+                double alpha, double learning_rate, double momentum,
+                Py_ssize_t repeats, bint tiled=True):
+    """The roofline kernel: ``repeats`` times, the first layer's on-line step alone.
+
+    One read-modify-write sweep over the ``(x.shape[0], delta.shape[0])`` weights
+    ``W`` (and the rule's state), with the update the on-line kernel makes (row
+    ``i``'s gradient is ``x[i] * delta + alpha * W[i]``) and nothing else: no
+    forward or backward pass. Timing it gives this machine's floor for an on-line
+    step over a layer of that shape; ``bench/`` and ``fastsgd bench`` report the
+    on-line kernel as a multiple of it. Adam's bias correction is left out.
+    ``tiled`` runs the on-line kernel's own sweep loops (without the forward
+    pass), false a plain row-by-row loop: the faster of the two is the floor.
+    """
+    cdef Opt o
+    cdef Py_ssize_t r, _rep, n_in = x.shape[0], n_out = delta.shape[0]
+    cdef floating* S1 = NULL
+    cdef floating* S2 = NULL
+    if rule not in UPDATE_RULES:
+        raise ValueError(f"unknown update rule {rule!r}")
+    if n_in < 1 or n_out < 1 or W.shape[0] != n_in * n_out:
+        raise ValueError("W must hold x.shape[0] * delta.shape[0] weights")
+    for r, state in enumerate((state1, state2)):
+        if STATE_BUFFERS[rule] > r and state.shape[0] != W.shape[0]:
+            raise ValueError(f"the {rule!r} rule needs state of {W.shape[0]} elements")
+    if STATE_BUFFERS[rule] >= 1:
+        S1 = &state1[0]
+    if STATE_BUFFERS[rule] >= 2:
+        S2 = &state2[0]
+    o.rule = UPDATE_RULES[rule]
+    o.lr = o.step_lr = learning_rate
+    o.momentum = momentum
+    o.beta1 = 0.9
+    o.beta2 = 0.999
+    o.epsilon = 1e-8
+    o.alpha = alpha
+    o.t = 0
+    with nogil:
+        for _rep in range(repeats):
+            if floating is float:
+                fsgd_floor_sweep_f(&o, &W[0], S1, S2, n_in, n_out, &delta[0], &x[0],
+                                   1, <float> alpha, tiled)
+            else:
+                fsgd_floor_sweep_d(&o, &W[0], S1, S2, n_in, n_out, &delta[0], &x[0],
+                                   1, alpha, tiled)

@@ -238,9 +238,10 @@ class BaseMLP(BaseEstimator):
             )
             return loss, grads.astype(np.float64)
 
+        initial = params.copy()
         result = scipy.optimize.minimize(
             loss_and_gradient,
-            params.astype(np.float64),
+            initial.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
             options={
@@ -251,11 +252,13 @@ class BaseMLP(BaseEstimator):
         )
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
-        params[:] = result.x
-        if not _kernels.all_finite(params):
+        params[:] = result.x  # (float32 models: the cast can overflow too)
+        if not (np.isfinite(result.fun) and _kernels.all_finite(params)):
+            params[:] = initial
             raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
+                f"L-BFGS diverged: the loss at its last point is {result.fun}. Scale "
+                "the inputs (for example with StandardScaler). The model keeps its "
+                "initial weights."
             )
 
     def _fit_stochastic(
@@ -352,13 +355,20 @@ class BaseMLP(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
+        val_weights = None if user_weights is None else user_weights[val_rows]
+        if val_weights is not None and not val_weights.sum() > 0:
+            raise ValueError(
+                "The sample weights of the held-out validation set sum to zero: "
+                "nothing to score on. Pass X_val, y_val and sample_weight_val, or "
+                "change validation_fraction or random_state."
+            )
         X_val = X[val_rows]
         validation = ValidationSet(
             X=X_val,
             X_args=_network.kernel_input(X_val),
             Y=np.ascontiguousarray(Y[val_rows]),
             y=self._scorer_targets(Y[val_rows]),
-            sample_weight=None if user_weights is None else user_weights[val_rows],
+            sample_weight=val_weights,
         )
         return np.ascontiguousarray(train_rows, dtype=np.intp), validation
 

@@ -110,6 +110,37 @@ def views_are_current(params, coefs, intercepts, layout):
     return True
 
 
+def max_abs_input(X_args):
+    """max |x| over the input given to the kernels (dense or CSR), without a copy."""
+    values = X_args[0] if X_args[0].size else X_args[1]
+    if values.size == 0:
+        return 0.0
+    return float(max(abs(values.max()), abs(values.min())))
+
+
+def outputs_cannot_overflow(layout, params, x_max):
+    """True when no input with |x| <= ``x_max`` can drive any layer's sum, or the
+    output activation, to infinity or NaN with these weights.
+
+    A layer's sums are bounded by (bound on its inputs) times the largest column
+    sum of |W|, plus max |b|; tanh and logistic bound their outputs by 1.
+    """
+    finfo = np.finfo(params.dtype)
+    limit = finfo.max / 4  # room for softmax's z - max(z)
+    bound = x_max
+    coefs, intercepts = param_views(layout, params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            z = bound * np.abs(W).sum(axis=0).max() + np.abs(b).max()
+            if not z < limit:
+                return False
+            last = layer == len(coefs) - 1
+            bound = 1.0 if not last and layout.hidden in ("tanh", "logistic") else z
+    if layout.output == "exp":
+        return bool(bound < np.log(finfo.max) - 1)
+    return True
+
+
 def kernel_input(X):
     """The four input arguments of a kernel call for dense or CSR ``X``.
 

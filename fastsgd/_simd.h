@@ -1,54 +1,88 @@
-/* Vectorised reductions for the Cython kernels.
+/* Vectorised inner loops of the Cython kernels.
  *
  * A float sum can only be vectorised if the compiler may reorder it, and Cython has
  * no way to grant that for a single loop. "#pragma omp simd reduction" grants it for
  * exactly these loops (compiled with -fopenmp-simd: no OpenMP runtime), where
  * -ffast-math would grant it everywhere and also assume that no value is ever NaN or
- * infinite, which would break divergence detection.
+ * infinite, which would break divergence detection. "omp simd" also tells the
+ * compiler that the rows a loop reads and writes do not overlap, which it could not
+ * prove from the pointers Cython hands over.
+ *
+ * The loops are written once, in _simd_impl.h, and compiled for double (suffix _d)
+ * and float (suffix _f).
  */
 #ifndef FASTSGD_SIMD_H
 #define FASTSGD_SIMD_H
 
+#include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #ifndef FASTSGD_DEBUG
 #define FASTSGD_DEBUG 0
 #endif
 
-static inline double fsgd_dot_d(const double *a, const double *b, ptrdiff_t n)
-{
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (ptrdiff_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
+#if defined(__GNUC__)
+#define FSGD_INLINE static inline __attribute__((always_inline))
+#else
+#define FSGD_INLINE static inline
+#endif
 
-static inline float fsgd_dot_f(const float *a, const float *b, ptrdiff_t n)
-{
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (ptrdiff_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
+/* Update rules, as _kernels.pyx numbers them. */
+enum { FSGD_SGD = 0, FSGD_MOMENTUM = 1, FSGD_NESTEROV = 2, FSGD_ADAM = 3 };
 
-static inline double fsgd_sumsq_d(const double *a, ptrdiff_t n)
-{
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (ptrdiff_t i = 0; i < n; i++)
-        s += a[i] * a[i];
-    return s;
-}
+/* The optimizer's settings for one kernel call (the Cython struct Opt). */
+typedef struct {
+    int rule;
+    double lr;          /* this epoch's learning rate (Adam: the initial one) */
+    double momentum;
+    double beta1;
+    double beta2;
+    double epsilon;
+    double alpha;
+    long long t;        /* Adam: updates so far */
+    double step_lr;     /* learning rate of the current step */
+} fsgd_opt;
 
-static inline double fsgd_sumsq_f(const float *a, ptrdiff_t n)
-{
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (ptrdiff_t i = 0; i < n; i++)
-        s += (double)a[i] * (double)a[i];
-    return s;
-}
+/* Every loop that applies an update rule is compiled once per rule and per
+ * "decay" (alpha > 0, which adds alpha * w to the gradient and needs the sum of
+ * squares of the weights for the loss): specialised loops without a branch inside,
+ * chosen once per call by this switch. CALL(rule, decay) is the call to make. */
+#define FSGD_DISPATCH(rule, decay, CALL)                        \
+    switch ((rule) * 2 + ((decay) ? 1 : 0)) {                   \
+    case 0: CALL(FSGD_SGD, 0); break;                           \
+    case 1: CALL(FSGD_SGD, 1); break;                           \
+    case 2: CALL(FSGD_MOMENTUM, 0); break;                      \
+    case 3: CALL(FSGD_MOMENTUM, 1); break;                      \
+    case 4: CALL(FSGD_NESTEROV, 0); break;                      \
+    case 5: CALL(FSGD_NESTEROV, 1); break;                      \
+    case 6: CALL(FSGD_ADAM, 0); break;                          \
+    default: CALL(FSGD_ADAM, 1); break;                         \
+    }
+
+/* Bytes in one vector of the column-tiled loops: a 512-bit register. */
+#define FSGD_VBYTES 64
+
+/* A state row, keeping an absent state (NULL) NULL. */
+#define FSGD_ROW_STATE(base, off) ((base) != NULL ? (base) + (off) : (base))
+
+#define FSGD_CAT2(a, b) a##_##b
+#define FSGD_CAT(a, b) FSGD_CAT2(a, b)
+
+#define T double
+#define S d
+#define FSGD_SQRT sqrt
+#include "_simd_impl.h"
+#undef T
+#undef S
+#undef FSGD_SQRT
+
+#define T float
+#define S f
+#define FSGD_SQRT sqrtf
+#include "_simd_impl.h"
+#undef T
+#undef S
+#undef FSGD_SQRT
 
 #endif

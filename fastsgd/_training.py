@@ -25,6 +25,37 @@ from fastsgd import _kernels, _network
 _SINGLE_THREAD_BATCH = 512
 
 
+class _SharedBlasLimit:
+    """One BLAS thread while any fit that wants it is running.
+
+    threadpoolctl's limits are process-wide, so fits running in parallel threads
+    (joblib's threading backend) must not each save and restore them: the first to
+    enter sets the limit, the last to leave restores what was there before.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._users == 0:
+                self._limiter = threadpool_limits(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+
+
+_one_blas_thread = _SharedBlasLimit()
+
+
 class Optimizer:
     """scikit-learn's SGDOptimizer or AdamOptimizer, with its state in flat buffers
     laid out like the parameters.
@@ -102,29 +133,66 @@ class Optimizer:
 
 
 class _Snapshot:
-    """Weights and optimizer state at the start of an epoch, to roll back to if the
-    epoch diverges (buffers allocated once per fit)."""
+    """The model as it was before an epoch: weights, optimizer state and the
+    estimator's per-epoch bookkeeping, to roll back to if the epoch diverges.
 
-    def __init__(self, params, optimizer):
+    Buffers are allocated once per fit; the best weights are copied only on an
+    epoch that is about to replace them.
+    """
+
+    _SCALARS = (
+        "n_iter_",
+        "t_",
+        "loss_",
+        "best_loss_",
+        "best_validation_score_",
+        "best_epoch_",
+        "_no_improvement_count",
+    )
+    _LISTS = ("loss_curve_", "history_", "validation_scores_", "validation_loss_curve_")
+
+    def __init__(self, estimator, params, optimizer):
+        self.est = estimator
         self.params = params
         self.optimizer = optimizer
         self._buffers = [np.empty_like(a) for a in (params, *optimizer.states)]
+        self._best = np.empty_like(params)
+
+    def _live(self):
+        return (self.params, *self.optimizer.states)
 
     def save(self):
-        for buffer, live in zip(
-            self._buffers, (self.params, *self.optimizer.states), strict=True
-        ):
+        for buffer, live in zip(self._buffers, self._live(), strict=True):
             np.copyto(buffer, live)
         self._t = self.optimizer.t
         self._lr = self.optimizer.learning_rate
+        est = self.est
+        self._scalars = {name: getattr(est, name, None) for name in self._SCALARS}
+        self._lengths = {
+            name: len(getattr(est, name, None) or ()) for name in self._LISTS
+        }
+        self._best_saved = False
+
+    def save_best(self):
+        """Keep the best weights before this epoch overwrites them."""
+        if not self._best_saved:
+            np.copyto(self._best, self.est._best_params)
+            self._best_saved = True
 
     def restore(self):
-        for buffer, live in zip(
-            self._buffers, (self.params, *self.optimizer.states), strict=True
-        ):
+        for buffer, live in zip(self._buffers, self._live(), strict=True):
             np.copyto(live, buffer)
         self.optimizer.t = self._t
         self.optimizer.learning_rate = self._lr
+        est = self.est
+        for name, value in self._scalars.items():
+            setattr(est, name, value)
+        for name, length in self._lengths.items():
+            values = getattr(est, name, None)
+            if values is not None:
+                del values[length:]
+        if self._best_saved:
+            np.copyto(est._best_params, self._best)
 
 
 @dataclass
@@ -186,7 +254,9 @@ class EpochLog:
         if not self.enabled:
             return
         if not self._header_printed:
-            self._print("  ".join(f"{name:>{w}}" + "  " for name, w in self.columns))
+            self._print(
+                "  ".join(f"{name:>{w}}  " for name, w in self.columns).rstrip()
+            )
             self._header_printed = True
         marked = (
             "valid_loss"
@@ -207,7 +277,7 @@ class EpochLog:
         for name, width in self.columns:
             mark = " *" if name == marked and record["is_best"] else "  "
             cells.append(f"{values[name]:>{width}}{mark}")
-        self._print("  ".join(cells))
+        self._print("  ".join(cells).rstrip())
 
     def note(self, text):
         self._print(text)
@@ -273,9 +343,20 @@ class EpochLoop:
         self.order = (
             self.sample_idx if training.rows is None else np.empty_like(self.sample_idx)
         )
-        self.snapshot = _Snapshot(params, optimizer)
+        # One batch of every row (full batch): its gradient is a sum over the rows
+        # in any order, so the kernel reads them in storage order, without the
+        # gather copies a shuffled order costs.
+        self.full_order = None
+        if batch_size >= n:
+            self.full_order = (
+                np.arange(n, dtype=np.intp)
+                if training.rows is None
+                else np.sort(training.rows).astype(np.intp, copy=False)
+            )
+        self.snapshot = _Snapshot(estimator, params, optimizer)
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
+        self.x_max = _network.max_abs_input(training.X_args)
         self.log = EpochLog(
             monitor.name if monitor is not None else None,
             monitor is not None,
@@ -289,6 +370,8 @@ class EpochLoop:
             # In place, the same permutation sklearn.utils.shuffle draws from the
             # same RandomState (one rs.shuffle of n indices), without a new array.
             self.random_state.shuffle(self.sample_idx)
+        if self.full_order is not None:
+            return self.full_order  # the shuffle above still draws, as sklearn's
         if self.training.rows is not None:
             np.take(self.training.rows, self.sample_idx, out=self.order)
         return self.order
@@ -316,15 +399,34 @@ class EpochLoop:
             self.optimizer.learning_rate = step_lr
         if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
             what = "loss" if not math.isfinite(loss_sum) else "weights"
-            lr = self.optimizer.learning_rate
-            self.snapshot.restore()
-            raise ValueError(
-                f"Training diverged in epoch {epoch}: the {what} became infinite or "
-                f"NaN. Scale the inputs (for example with StandardScaler) or use a "
-                f"smaller learning_rate_init (the learning rate was {lr:g}). The "
-                f"model keeps the weights it had before epoch {epoch}."
-            )
+            self._diverged(epoch, f"the {what} became infinite or NaN")
         return loss_sum / tr.n_samples
+
+    def _diverged(self, epoch, what):
+        """Roll the model back to before ``epoch`` and say so."""
+        lr = self.optimizer.learning_rate
+        self.snapshot.restore()
+        raise ValueError(
+            f"Training diverged in epoch {epoch}: {what}. Scale the inputs (for "
+            "example with StandardScaler) or use a smaller learning_rate_init (the "
+            f"learning rate was {lr:g}). The model keeps the weights it had before "
+            f"epoch {epoch}."
+        )
+
+    def _outputs_finite(self):
+        """Whether the weights give finite outputs on the training data.
+
+        Each epoch's loss is summed with the weights before each update, so the last
+        update of a call is not covered by it. A bound on the outputs from max|x| and
+        the weights settles the question cheaply; only when the bound cannot rule
+        out an overflow is there an exact forward pass.
+        """
+        if _network.outputs_cannot_overflow(self.layout, self.params, self.x_max):
+            return True
+        X_args = self.training.X_args
+        n_rows = self.training.Y.shape[0]
+        out = _network.forward(self.layout, self.params, X_args, n_rows)
+        return _kernels.all_finite(out.reshape(-1))
 
     # -- between epochs ---------------------------------------------------------------
 
@@ -341,6 +443,7 @@ class EpochLoop:
             est._no_improvement_count = 0
         if signed > best:
             est.best_validation_score_ = valid_score
+            self.snapshot.save_best()
             np.copyto(est._best_params, self.params)
             return True
         return False
@@ -372,13 +475,14 @@ class EpochLoop:
         est = self.est
         n = self.training.n_samples
         reason = None
-        single_thread = self.batch_size <= _SINGLE_THREAD_BATCH
         limits = (
-            threadpool_limits(limits=1, user_api="blas")
-            if single_thread
+            _one_blas_thread()
+            if self.batch_size <= _SINGLE_THREAD_BATCH
             else nullcontext()
         )
-        for callback in self.callbacks:
+        # partial_fit is one epoch of a longer run: no begin/end around it.
+        hooks = [] if self.incremental else self.callbacks
+        for callback in hooks:
             if hasattr(callback, "on_train_begin"):
                 callback.on_train_begin(est)
         try:
@@ -391,19 +495,29 @@ class EpochLoop:
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
-            for callback in self.callbacks:
+            for callback in hooks:
                 if hasattr(callback, "on_train_end"):
                     callback.on_train_end(est)
+        if est.n_iter_ > 0 and not self._outputs_finite():
+            self._diverged(
+                len(est.history_),
+                "after its last update the network's "
+                "outputs on the training data are infinite or NaN",
+            )
         self._finish(reason)
 
     def _epoch(self, n, sigint):
         est = self.est
         epoch = len(est.history_) + 1
         start = time.perf_counter()
-        lr = self.optimizer.learning_rate
+        # The rate the schedule set for this epoch (Adam: the rate before its bias
+        # correction, which is what users set and what a log should show).
+        lr = (
+            self.optimizer.learning_rate_init
+            if self.optimizer.rule == "adam"
+            else self.optimizer.learning_rate
+        )
         train_loss = self._train_one_epoch(epoch)
-        if self.optimizer.rule == "adam":
-            lr = self.optimizer.learning_rate
         est.n_iter_ += 1
         est.loss_ = train_loss
         est.t_ += n
@@ -468,9 +582,12 @@ class EpochLoop:
         if reason is None:
             return
         text = f"Stopped after epoch {len(est.history_)}: {reason}."
-        if restored is not None:
-            text += (
-                f" Restored the weights of epoch {restored} "
-                f"(valid_{self.monitor.name} = {est.best_validation_score_:.6f})."
-            )
+        if self.monitor is not None and est.restore_best_weights:
+            if restored is None:
+                text += " No epoch improved on the start: kept the initial weights."
+            else:
+                text += (
+                    f" Restored the weights of epoch {restored} (valid_"
+                    f"{self.monitor.name} = {est.best_validation_score_:.6f})."
+                )
         self.log.note(text)

@@ -15,8 +15,6 @@ from sklearn import neural_network as sk
 
 import fastsgd
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 RULES = {
     "sgd": dict(solver="sgd", momentum=0.0),
     "momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False),

@@ -16,8 +16,6 @@ from sklearn.preprocessing import StandardScaler
 
 from fastsgd import MLPClassifier, MLPRegressor
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
 
 def small_model(**params):
     defaults = dict(

@@ -282,3 +282,66 @@ def test_kernel_entry_points_reject_inconsistent_buffers():
         )
     with pytest.raises(ValueError, match="widths"):
         _kernels.Layout([4, 0, 3], "relu", "softmax")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_wide_first_layer_fused_online_equals_gemm_path(dtype, rule, alpha):
+    """A first layer wide enough for the column-tiled sweep (whole tiles of 32
+    doubles or 64 floats, then a remainder) and for the four-row passes (7
+    features: four rows, then three), against the gemm path."""
+    X, Y, sw = _problem("softmax", n=23, n_features=7, dtype=dtype)
+    X[np.abs(X) < 0.5] = 0.0
+    layout, params = _network_for("softmax", "relu", units=(7, 150, 9), dtype=dtype)
+    params *= 0.3
+    order = np.random.RandomState(2).permutation(23).astype(np.intp)
+    fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha, lr=0.01)
+    gemm = _train(
+        layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False, lr=0.01
+    )
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(fused[0], gemm[0], rtol=rtol, atol=rtol)
+    for a, b in zip(fused[1], gemm[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+    assert fused[2] == pytest.approx(gemm[2], rel=rtol)
+    csr = _train(
+        layout, params, sp.csr_matrix(X), Y, sw, order, 1, rule, alpha, lr=0.01
+    )
+    np.testing.assert_allclose(csr[0], fused[0], rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("tiled", [False, True])
+def test_roofline_sweep_makes_the_on_line_update(dtype, rule, tiled):
+    """The roofline kernel's sweep is the first layer's on-line step: compare it
+    with the update written in NumPy."""
+    rng = np.random.RandomState(0)
+    n_in, n_out, alpha, lr, mu = 5, 70, 0.01, 0.1, 0.9
+    W = rng.normal(size=n_in * n_out).astype(dtype)
+    n_states = _kernels.STATE_BUFFERS[rule]
+    states = [
+        rng.normal(size=W.size).astype(dtype) if i < n_states else np.empty(0, dtype)
+        for i in range(2)
+    ]
+    if rule == "adam":
+        states[1] = np.abs(states[1])
+    delta = rng.normal(size=n_out).astype(dtype)
+    x = rng.normal(size=n_in).astype(dtype)
+    w, s = W.reshape(n_in, n_out).astype(np.float64), [a.copy() for a in states]
+    g = np.outer(x, delta) + alpha * w
+    if rule == "sgd":
+        expected = w - lr * g
+    elif rule in ("momentum", "nesterov"):
+        v = mu * s[0].reshape(n_in, n_out) - lr * g
+        expected = w + v if rule == "momentum" else w + mu * v - lr * g
+    else:
+        m = 0.9 * s[0].reshape(n_in, n_out) + 0.1 * g
+        v = 0.999 * s[1].reshape(n_in, n_out) + 0.001 * g * g
+        expected = w - lr * m / (np.sqrt(v) + 1e-8)
+    _kernels.floor_sweep(W, *states, delta, x, rule, alpha, lr, mu, 1, tiled)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(W.reshape(n_in, n_out), expected, rtol=rtol, atol=rtol)
+    with pytest.raises(ValueError, match="weights"):
+        _kernels.floor_sweep(W[:-1], *states, delta, x, rule, alpha, lr, mu, 1)

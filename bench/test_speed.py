@@ -1,0 +1,75 @@
+"""Training speed per regime x dtype x workload x library (pytest-benchmark).
+
+Each round is one fit; ``extra_info["us_per_sample"]`` is its time per training
+sample. The figures to compare are the ratios within one run:
+``pytest bench --benchmark-group-by=param:workload,param:regime``.
+"""
+
+import numpy as np
+import pytest
+
+from fastsgd import _benchmark as hb
+
+LIBRARIES = [
+    "fastsgd",
+    "sklearn",
+    pytest.param("torch", marks=pytest.mark.torch),
+]
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("regime", hb.REGIMES)
+@pytest.mark.parametrize("workload", list(hb.WORKLOADS))
+def test_training(benchmark, workload, regime, dtype, library):
+    w = hb.WORKLOADS[workload]
+    epochs, n = hb.run_size(library, w, regime)
+    run = hb.RUNNERS[library]
+    dtype = np.dtype(dtype).type
+    run(w, regime, dtype, 1, n=min(n, 256))  # warm-up
+    per_sample = benchmark.pedantic(
+        run, args=(w, regime, dtype, epochs, n), rounds=3, iterations=1
+    )
+    benchmark.extra_info["us_per_sample"] = per_sample * 1e6
+    benchmark.extra_info["samples_per_round"] = epochs * n
+
+
+@pytest.mark.parametrize("tiled", [False, True], ids=["row-loop", "tiled"])
+@pytest.mark.parametrize("dtype, rule", list(hb.ROOFLINE_TARGETS))
+def test_roofline_floor(benchmark, dtype, rule, tiled):
+    """The fused first-layer sweep alone (mnist-like, 784 x 128), 1000 times per
+    round, in its two forms: the faster one is the floor."""
+    alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
+    w = hb.WORKLOADS["mnist-like"]
+    sweep = hb.floor_sweep(w.n_features, w.hidden[0], dtype, rule, alpha, 1000, tiled)
+    benchmark.pedantic(sweep, rounds=10, iterations=1)
+    benchmark.extra_info["us_per_sweep"] = benchmark.stats.stats.min / 1000 * 1e6
+
+
+@pytest.mark.parametrize("dtype, rule", list(hb.ROOFLINE_TARGETS))
+def test_roofline_online_kernel(benchmark, dtype, rule):
+    """One on-line epoch of the kernel on the mnist-like workload."""
+    alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
+    epoch, n = hb.online_kernel(
+        hb.WORKLOADS["mnist-like"], np.dtype(dtype).type, rule, alpha
+    )
+    benchmark.pedantic(epoch, rounds=10, iterations=1)
+    benchmark.extra_info["us_per_sample"] = benchmark.stats.stats.min / n * 1e6
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["fastsgd csr", "fastsgd dense", "sklearn csr"],
+)
+def test_sparse_text_like(benchmark, case):
+    """On-line epoch on the text-like CSR problem (plain SGD, float32)."""
+    library, form = case.split()
+    n = hb.TEXT["n_samples"] if case == "fastsgd csr" else 500
+    per_sample = benchmark.pedantic(
+        hb.run_text,
+        args=(library, n),
+        kwargs={"dense": form == "dense"},
+        rounds=3,
+        iterations=1,
+    )
+    benchmark.extra_info["us_per_sample"] = per_sample * 1e6

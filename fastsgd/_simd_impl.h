@@ -1,0 +1,470 @@
+/* The loops of _simd.h for one element type. _simd.h includes this file once per
+ * type with T (the type), S (the name suffix: d or f) and FSGD_SQRT defined.
+ *
+ * Conventions: a weight matrix is row-major (n_in, n_out), W + i * n_out is row i;
+ * S1/S2 are the update rule's state laid out like W (NULL when the rule has none);
+ * the gradient of a weight is g = gs * d[j] (+ a * w with decay), gs being the
+ * row's input activation over the sample weight, a alpha over the sample weight.
+ * Sums of squares of the weights before the step (for the loss's L2 term) are
+ * accumulated in T over a row or a block and in double across them.
+ */
+#define FN(name) FSGD_CAT(name, S)
+
+static inline double FN(fsgd_sumsq)(const T *a, ptrdiff_t n)
+{
+    double s = 0;
+    ptrdiff_t i;
+#pragma omp simd reduction(+ : s)
+    for (i = 0; i < n; i++)
+        s += (double)a[i] * (double)a[i];
+    return s;
+}
+
+/* The rule's constants in T, copied to locals so that the compiler keeps them in
+ * registers (a store to a T array could otherwise alias them). */
+typedef struct {
+    T lr, mu, b1, b2, omb1, omb2, eps;
+} FN(fsgd_hyper);
+
+FSGD_INLINE FN(fsgd_hyper) FN(fsgd_hyper_of)(const fsgd_opt *o)
+{
+    FN(fsgd_hyper) h;
+    h.lr = (T)o->step_lr;
+    h.mu = (T)o->momentum;
+    h.b1 = (T)o->beta1;
+    h.b2 = (T)o->beta2;
+    h.omb1 = (T)(1 - o->beta1);
+    h.omb2 = (T)(1 - o->beta2);
+    h.eps = (T)o->epsilon;
+    return h;
+}
+
+/* One parameter's step under `rule` (a constant wherever this is inlined): the new
+ * value of w, given its gradient g; updates the state s1[j], s2[j]. These are
+ * scikit-learn's SGDOptimizer and AdamOptimizer updates. */
+FSGD_INLINE T FN(fsgd_step)(const int rule, const FN(fsgd_hyper) h, T w, T g,
+                            T *s1, T *s2, ptrdiff_t j)
+{
+    T v, m;
+    if (rule == FSGD_SGD)
+        return w - h.lr * g;
+    if (rule == FSGD_MOMENTUM) {
+        v = h.mu * s1[j] - h.lr * g;
+        s1[j] = v;
+        return w + v;
+    }
+    if (rule == FSGD_NESTEROV) {
+        v = h.mu * s1[j] - h.lr * g;
+        s1[j] = v;
+        return w + (h.mu * v - h.lr * g);
+    }
+    m = h.b1 * s1[j] + h.omb1 * g;
+    v = h.b2 * s2[j] + h.omb2 * (g * g);
+    s1[j] = m;
+    s2[j] = v;
+    return w + -h.lr * m / (FSGD_SQRT(v) + h.eps);
+}
+
+/* ---- one step on a span of parameters ------------------------------------------ */
+
+FSGD_INLINE double FN(fsgd_update_body)(const int rule, const int decay,
+                                        const FN(fsgd_hyper) h, T *restrict w,
+                                        T *restrict s1, T *restrict s2,
+                                        const T *restrict d, ptrdiff_t n, T gs, T a)
+{
+    double total = 0;
+    ptrdiff_t s, c, j;
+    for (s = 0; s < n; s += 4096) {
+        T sq = 0;
+        T *wb = w + s;
+        T *s1b = FSGD_ROW_STATE(s1, s);
+        T *s2b = FSGD_ROW_STATE(s2, s);
+        const T *db = d + s;
+        c = n - s < 4096 ? n - s : 4096;
+#pragma omp simd reduction(+ : sq)
+        for (j = 0; j < c; j++) {
+            T wj = wb[j];
+            T g = gs * db[j];
+            if (decay) {
+                g += a * wj;
+                sq += wj * wj;
+            }
+            wb[j] = FN(fsgd_step)(rule, h, wj, g, s1b, s2b, j);
+        }
+        total += sq;
+    }
+    return total;
+}
+
+/* w[j] steps with gradient gs * d[j] + a * w[j], j < n. Returns sum(w**2) before
+ * the step when a != 0 (else 0). */
+static double FN(fsgd_update)(const fsgd_opt *o, T *w, T *s1, T *s2, const T *d,
+                              ptrdiff_t n, T gs, T a)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D) sq = FN(fsgd_update_body)(R, D, h, w, s1, s2, d, n, gs, a)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* ---- on-line: backward through a hidden layer and its step, one sweep ------------ */
+
+FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *restrict d_out, const T *a_in,
+    T *d_in, T inv_sw, T a, int skip_inactive)
+{
+    double total = 0;
+    ptrdiff_t i, j;
+    for (i = 0; i < n_in; i++) {
+        if (skip_inactive && a_in[i] == 0) {
+            d_in[i] = 0;
+            continue;
+        }
+        T *restrict w = W + i * n_out;
+        T *restrict s1 = FSGD_ROW_STATE(S1, i * n_out);
+        T *restrict s2 = FSGD_ROW_STATE(S2, i * n_out);
+        const T gs = a_in[i] * inv_sw;
+        T dot = 0, sq = 0;
+#pragma omp simd reduction(+ : dot, sq)
+        for (j = 0; j < n_out; j++) {
+            T wj = w[j];
+            T g = gs * d_out[j];
+            dot += wj * d_out[j];
+            if (decay) {
+                g += a * wj;
+                sq += wj * wj;
+            }
+            w[j] = FN(fsgd_step)(rule, h, wj, g, s1, s2, j);
+        }
+        d_in[i] = dot;
+        total += sq;
+    }
+    return total;
+}
+
+/* For each row i of the (n_in, n_out) layer W: d_in[i] = W[i] . d_out with the
+ * weights before the step (scikit-learn computes every gradient before any
+ * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
+ * before the step when a != 0. d_in is not yet multiplied by the activation's
+ * derivative. With skip_inactive (a ReLU layer under plain SGD), a row whose
+ * input is 0 is left alone: its step is zero and its delta is zeroed by the
+ * ReLU's derivative anyway. */
+static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                    ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out,
+                                    const T *a_in, T *d_in, T inv_sw, T a,
+                                    int skip_inactive)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = FN(fsgd_sweep_hidden_body)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,    \
+                                    d_in, inv_sw, a, skip_inactive)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* ---- on-line: the first layer's step fused with the next sample's forward pass ---- */
+
+/* One row's element j inside the first-layer sweep: step, then add the updated
+ * weight times the next sample's input to the forward accumulator. */
+#define FSGD_FIRST_ROW(w, s1, s2, gs, c)                                             \
+    do {                                                                             \
+        T wj = (w)[j];                                                               \
+        T g = (gs) * dj;                                                             \
+        if (decay) {                                                                 \
+            g += a * wj;                                                             \
+            sq += wj * wj;                                                           \
+        }                                                                            \
+        wj = FN(fsgd_step)(rule, h, wj, g, (s1), (s2), j);                           \
+        (w)[j] = wj;                                                                 \
+        if (fwd)                                                                     \
+            acc += (c) * wj;                                                         \
+    } while (0)
+
+FSGD_INLINE double FN(fsgd_sweep_first_rows)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t ld,
+    const T *restrict d, const T *x, const T *xn, T *restrict out, T inv_sw, T a)
+{
+    double total = 0;
+    ptrdiff_t i = 0, j;
+    /* Four rows per pass over the output: the accumulator and the delta are loaded
+     * and stored once per four rows instead of once per row. */
+    for (; i + 4 <= n_in; i += 4) {
+        T *restrict w0 = W + i * ld;
+        T *restrict w1 = w0 + ld;
+        T *restrict w2 = w1 + ld;
+        T *restrict w3 = w2 + ld;
+        T *restrict p0 = FSGD_ROW_STATE(S1, i * ld);
+        T *restrict p1 = FSGD_ROW_STATE(S1, (i + 1) * ld);
+        T *restrict p2 = FSGD_ROW_STATE(S1, (i + 2) * ld);
+        T *restrict p3 = FSGD_ROW_STATE(S1, (i + 3) * ld);
+        T *restrict q0 = FSGD_ROW_STATE(S2, i * ld);
+        T *restrict q1 = FSGD_ROW_STATE(S2, (i + 1) * ld);
+        T *restrict q2 = FSGD_ROW_STATE(S2, (i + 2) * ld);
+        T *restrict q3 = FSGD_ROW_STATE(S2, (i + 3) * ld);
+        const T g0 = x[i] * inv_sw, g1 = x[i + 1] * inv_sw;
+        const T g2 = x[i + 2] * inv_sw, g3 = x[i + 3] * inv_sw;
+        const T c0 = fwd ? xn[i] : 0, c1 = fwd ? xn[i + 1] : 0;
+        const T c2 = fwd ? xn[i + 2] : 0, c3 = fwd ? xn[i + 3] : 0;
+        T sq = 0;
+#pragma omp simd reduction(+ : sq)
+        for (j = 0; j < n_out; j++) {
+            const T dj = d[j];
+            T acc = fwd ? out[j] : 0;
+            FSGD_FIRST_ROW(w0, p0, q0, g0, c0);
+            FSGD_FIRST_ROW(w1, p1, q1, g1, c1);
+            FSGD_FIRST_ROW(w2, p2, q2, g2, c2);
+            FSGD_FIRST_ROW(w3, p3, q3, g3, c3);
+            if (fwd)
+                out[j] = acc;
+        }
+        total += sq;
+    }
+    for (; i < n_in; i++) {
+        T *restrict w0 = W + i * ld;
+        T *restrict p0 = FSGD_ROW_STATE(S1, i * ld);
+        T *restrict q0 = FSGD_ROW_STATE(S2, i * ld);
+        const T g0 = x[i] * inv_sw;
+        const T c0 = fwd ? xn[i] : 0;
+        T sq = 0;
+#pragma omp simd reduction(+ : sq)
+        for (j = 0; j < n_out; j++) {
+            const T dj = d[j];
+            T acc = fwd ? out[j] : 0;
+            FSGD_FIRST_ROW(w0, p0, q0, g0, c0);
+            if (fwd)
+                out[j] = acc;
+        }
+        total += sq;
+    }
+    return total;
+}
+
+/* Column tiles of FSGD_TILE vectors: the forward accumulators and the delta stay
+ * in registers while the tile sweeps down every row, so the only memory traffic
+ * is the weights' (and the state's) read and write. GCC/Clang vector extensions
+ * keep this portable (the compiler splits the vectors on narrower machines). Used
+ * for every rule but Adam, whose square root has no portable vector form. */
+typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
+{
+    FN(fsgd_vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* fsgd_step on a vector, for the rules without Adam. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep)(const int rule, const FN(fsgd_hyper) h,
+                                        FN(fsgd_vec) w, FN(fsgd_vec) g, T *s1)
+{
+    FN(fsgd_vec) v;
+    if (rule == FSGD_SGD)
+        return w - h.lr * g;
+    v = h.mu * FN(fsgd_vload)(s1) - h.lr * g;
+    FN(fsgd_vstore)(s1, v);
+    if (rule == FSGD_MOMENTUM)
+        return w + v;
+    return w + (h.mu * v - h.lr * g);
+}
+
+#define FSGD_TILE_COL(k)                                                             \
+    do {                                                                             \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN);                            \
+        FN(fsgd_vec) g = gs * d##k;                                                  \
+        if (decay) {                                                                 \
+            g += a * wk;                                                             \
+            q##k += wk * wk;                                                         \
+        }                                                                            \
+        wk = FN(fsgd_vstep)(rule, h, wk, g, s + (k) * VLEN);                         \
+        FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
+        if (fwd)                                                                     \
+            acc##k += c * wk;                                                        \
+    } while (0)
+
+/* The first-layer sweep (see fsgd_sweep_first) over the columns [0, *done) that
+ * fill whole tiles; sets *done. */
+FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x, const T *xn,
+    T *out, T inv_sw, T a, ptrdiff_t *done)
+{
+    const FN(fsgd_vec) zero = {0};
+    double total = 0;
+    ptrdiff_t j0, i, l;
+    for (j0 = 0; j0 + 4 * VLEN <= n_out; j0 += 4 * VLEN) {
+        FN(fsgd_vec) acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        FN(fsgd_vec) q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+        const FN(fsgd_vec) d0 = FN(fsgd_vload)(d + j0);
+        const FN(fsgd_vec) d1 = FN(fsgd_vload)(d + j0 + VLEN);
+        const FN(fsgd_vec) d2 = FN(fsgd_vload)(d + j0 + 2 * VLEN);
+        const FN(fsgd_vec) d3 = FN(fsgd_vload)(d + j0 + 3 * VLEN);
+        if (fwd) {
+            acc0 = FN(fsgd_vload)(out + j0);
+            acc1 = FN(fsgd_vload)(out + j0 + VLEN);
+            acc2 = FN(fsgd_vload)(out + j0 + 2 * VLEN);
+            acc3 = FN(fsgd_vload)(out + j0 + 3 * VLEN);
+        }
+        for (i = 0; i < n_in; i++) {
+            T *w = W + i * n_out + j0;
+            T *s = FSGD_ROW_STATE(S1, i * n_out + j0);
+            const T gs = x[i] * inv_sw;
+            const T c = fwd ? xn[i] : 0;
+            FSGD_TILE_COL(0);
+            FSGD_TILE_COL(1);
+            FSGD_TILE_COL(2);
+            FSGD_TILE_COL(3);
+        }
+        if (fwd) {
+            FN(fsgd_vstore)(out + j0, acc0);
+            FN(fsgd_vstore)(out + j0 + VLEN, acc1);
+            FN(fsgd_vstore)(out + j0 + 2 * VLEN, acc2);
+            FN(fsgd_vstore)(out + j0 + 3 * VLEN, acc3);
+        }
+        if (decay) {
+            q0 += q1 + q2 + q3;
+            for (l = 0; l < VLEN; l++)
+                total += q0[l];
+        }
+    }
+    *done = j0;
+    return total;
+}
+
+#undef FSGD_TILE_COL
+#undef VLEN
+
+FSGD_INLINE double FN(fsgd_sweep_first_body)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x,
+    const T *xn, T *out, T inv_sw, T a)
+{
+    double sq = 0;
+    ptrdiff_t j0 = 0;
+    if (rule != FSGD_ADAM)
+        sq = FN(fsgd_sweep_first_tiles)(rule, decay, fwd, h, W, S1, n_in, n_out, d,
+                                        x, xn, out, inv_sw, a, &j0);
+    if (j0 < n_out)
+        sq += FN(fsgd_sweep_first_rows)(rule, decay, fwd, h, W + j0,
+                                        FSGD_ROW_STATE(S1, j0), FSGD_ROW_STATE(S2, j0),
+                                        n_in, n_out - j0, n_out, d + j0, x, xn,
+                                        fwd ? out + j0 : out, inv_sw, a);
+    return sq;
+}
+
+/* Step every row i of the first layer W (n_in, n_out) with gradient
+ * (x[i] * inv_sw) * d (+ a * W[i]) and, when xn is not NULL, add the next
+ * sample's forward pass with the updated rows to out: out += xn @ W_new. Returns
+ * sum(W**2) before the step when a != 0. */
+static double FN(fsgd_sweep_first)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                   ptrdiff_t n_in, ptrdiff_t n_out, const T *d,
+                                   const T *x, const T *xn, T *out, T inv_sw, T a)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = (xn != NULL                                                                 \
+          ? FN(fsgd_sweep_first_body)(R, D, 1, h, W, S1, S2, n_in, n_out, d, x, xn,  \
+                                      out, inv_sw, a)                                \
+          : FN(fsgd_sweep_first_body)(R, D, 0, h, W, S1, S2, n_in, n_out, d, x, xn,  \
+                                      out, inv_sw, a))
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* The machine's floor for the on-line step: the first layer's step alone, one
+ * read-modify-write sweep over W (and the rule's state), with nothing else fused
+ * in. What the roofline benchmark times, in two forms whose faster one is the
+ * floor: `tiled` 0 steps row by row (the loop mini-batches use), 1 runs the
+ * on-line sweep's own loops without the forward pass. */
+static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                   ptrdiff_t n_in, ptrdiff_t n_out, const T *d,
+                                   const T *x, T inv_sw, T a, int tiled)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+    ptrdiff_t i;
+    if (tiled)
+        return FN(fsgd_sweep_first)(o, W, S1, S2, n_in, n_out, d, x, NULL, NULL,
+                                    inv_sw, a);
+#define FSGD_CALL(R, D)                                                              \
+    for (i = 0; i < n_in; i++)                                                       \
+        sq += FN(fsgd_update_body)(R, D, h, W + i * n_out,                           \
+                                   FSGD_ROW_STATE(S1, i * n_out),                    \
+                                   FSGD_ROW_STATE(S2, i * n_out), d, n_out,          \
+                                   x[i] * inv_sw, a)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* ---- forward passes: out += sum of c * row, four rows per pass over out ---------- */
+
+FSGD_INLINE void FN(fsgd_axpy4)(T *restrict out, T c0, const T *restrict w0, T c1,
+                                const T *restrict w1, T c2, const T *restrict w2,
+                                T c3, const T *restrict w3, ptrdiff_t n)
+{
+    ptrdiff_t j;
+#pragma omp simd
+    for (j = 0; j < n; j++)
+        out[j] = out[j] + c0 * w0[j] + c1 * w1[j] + c2 * w2[j] + c3 * w3[j];
+}
+
+FSGD_INLINE void FN(fsgd_axpy1)(T *restrict out, T c0, const T *restrict w0,
+                                ptrdiff_t n)
+{
+    ptrdiff_t j;
+#pragma omp simd
+    for (j = 0; j < n; j++)
+        out[j] += c0 * w0[j];
+}
+
+/* out += x @ W for a dense x of n_in values, skipping its zeros (half of a ReLU
+ * layer's activations): only the rows of non-zeros are read. */
+static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
+                               ptrdiff_t n_out)
+{
+    ptrdiff_t i, r[4];
+    int k = 0;
+    for (i = 0; i < n_in; i++) {
+        if (x[i] == 0)
+            continue;
+        r[k++] = i;
+        if (k == 4) {
+            FN(fsgd_axpy4)(out, x[r[0]], W + r[0] * n_out, x[r[1]], W + r[1] * n_out,
+                           x[r[2]], W + r[2] * n_out, x[r[3]], W + r[3] * n_out,
+                           n_out);
+            k = 0;
+        }
+    }
+    for (i = 0; i < k; i++)
+        FN(fsgd_axpy1)(out, x[r[i]], W + r[i] * n_out, n_out);
+}
+
+/* out += sum over p < nnz of vals[p] * W[idx[p]]: a CSR row times W. */
+static void FN(fsgd_gather_rows)(T *out, const T *vals, const ptrdiff_t *idx,
+                                 ptrdiff_t nnz, const T *W, ptrdiff_t n_out)
+{
+    ptrdiff_t p = 0;
+    for (; p + 4 <= nnz; p += 4)
+        FN(fsgd_axpy4)(out, vals[p], W + idx[p] * n_out, vals[p + 1],
+                       W + idx[p + 1] * n_out, vals[p + 2], W + idx[p + 2] * n_out,
+                       vals[p + 3], W + idx[p + 3] * n_out, n_out);
+    for (; p < nnz; p++)
+        FN(fsgd_axpy1)(out, vals[p], W + idx[p] * n_out, n_out);
+}
+
+#undef FSGD_FIRST_ROW
+#undef FN

@@ -1,0 +1,246 @@
+"""Hardening: whatever a user passes either trains and predicts finite outputs or
+gets a clear ValueError/TypeError; fits in threads are deterministic; memory does
+not grow; nothing is lost when training goes wrong."""
+
+import pickle
+import sys
+import threading
+import tracemalloc
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from fuzzing import check_fit_predict, fit_cases
+from hypothesis import HealthCheck, given, settings
+
+from fastsgd import MLPClassifier, MLPRegressor
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(fit_cases())
+def test_any_input_fits_and_predicts_finite_or_raises_a_clear_error(case):
+    check_fit_predict(*case)
+
+
+def _fit_many(seeds, X, y, run):
+    return [run(seed, X, y) for seed in seeds]
+
+
+def _train(seed, X, y):
+    model = MLPClassifier(
+        (32,),
+        solver="sgd",
+        batch_size=[1, 16, "full"][seed % 3],
+        max_iter=5,
+        random_state=seed,
+    )
+    model.fit(X, y)
+    return [w.copy() for w in model.coefs_ + model.intercepts_]
+
+
+def test_fits_in_threads_are_bit_identical_to_fits_in_sequence():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 20))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    seeds = list(range(6))
+    sequential = _fit_many(seeds, X, y, _train)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(lambda s: _train(s, X, y), seeds))
+    for a_run, b_run in zip(sequential, threaded, strict=True):
+        for a, b in zip(a_run, b_run, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_predicting_from_threads_on_one_model_is_safe_and_correct():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(2000, 30))
+    y = (X[:, :3].sum(axis=1) > 0).astype(int)
+    model = MLPClassifier((64,), max_iter=5, random_state=0).fit(X, y)
+    expected = model.predict_proba(X)
+    barrier = threading.Barrier(4)
+
+    def predict(chunk):
+        barrier.wait()
+        return [model.predict_proba(X) for _ in range(chunk)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [p for batch in pool.map(predict, [5] * 4) for p in batch]
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_thousand_fits_and_predictions_do_not_grow_memory():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 10))
+    y = (X[:, 0] > 0).astype(int)
+
+    def cycle(i):
+        model = MLPClassifier(
+            (16,),
+            batch_size=[1, 32][i % 2],
+            max_iter=2,
+            early_stopping=i % 4 == 0,
+            random_state=i,
+        )
+        model.fit(X, y)
+        model.predict_proba(X)
+
+    for i in range(100):  # warm-up: caches, allocator pools
+        cycle(i)
+    before = _rss_bytes()
+    for i in range(1000):
+        cycle(i)
+    growth = _rss_bytes() - before
+    print(
+        f"RSS after warm-up {before / 2**20:.1f} MiB, growth over 1000 fits "
+        f"{growth / 2**20:.2f} MiB"
+    )
+    assert growth < 16 * 2**20
+
+
+class _EpochAllocations:
+    """Peak bytes allocated by Python/NumPy between two epochs' ends."""
+
+    def __init__(self, start, stop):
+        self.start, self.stop = start, stop
+
+    def __call__(self, estimator, record):
+        if record["epoch"] == self.start:
+            tracemalloc.reset_peak()
+            self.base = tracemalloc.get_traced_memory()[0]
+        elif record["epoch"] == self.stop:
+            self.peak = tracemalloc.get_traced_memory()[1] - self.base
+        return False
+
+
+@pytest.mark.parametrize("batch_size", [1, 50, "full"])
+def test_per_epoch_allocations_do_not_depend_on_the_number_of_samples(batch_size):
+    rng = np.random.RandomState(0)
+    peaks = {}
+    X_val = rng.normal(size=(100, 20))
+    y_val = (X_val[:, 0] > 0).astype(int)
+    for n in (1000, 20000):
+        X = rng.normal(size=(n, 20))
+        y = (X[:, 0] > 0).astype(int)
+        probe = _EpochAllocations(2, 5)
+        model = MLPClassifier(
+            (16,),
+            solver="sgd",
+            batch_size=batch_size,
+            max_iter=5,
+            callbacks=[probe],
+            random_state=0,
+        )
+        tracemalloc.start()
+        try:
+            model.fit(X, y, X_val=X_val, y_val=y_val)
+        finally:
+            tracemalloc.stop()
+        peaks[n] = probe.peak
+    print(f"batch_size={batch_size}: peak bytes allocated in epochs 3-5: {peaks}")
+    assert peaks[20000] < 64 * 1024  # X is 3.2 MB
+    assert abs(peaks[20000] - peaks[1000]) < 16 * 1024
+
+
+def test_divergence_keeps_the_last_finite_weights_and_history():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5)) * 300
+    y = X @ rng.normal(size=5)
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+        return False
+
+    model = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=0.01,
+        batch_size=10,
+        max_iter=50,
+        callbacks=[remember],
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="diverged in epoch") as error:
+        model.fit(X, y)
+    bad_epoch = int(str(error.value).split("epoch ")[1].split(":")[0])
+    last_good = bad_epoch - 1
+    assert len(model.history_) == last_good == model.n_iter_
+    if last_good:
+        for a, b in zip(model.coefs_, after_epoch[last_good], strict=True):
+            np.testing.assert_array_equal(a, b)
+    # A warm start with a sane learning rate continues from that consistent state.
+    model.set_params(
+        warm_start=True, learning_rate_init=1e-7, max_iter=2, callbacks=None
+    )
+    model.fit(X, y)
+    assert all(np.isfinite(w).all() for w in model.coefs_ + model.intercepts_)
+    assert len(model.history_) == last_good + 2
+
+
+def test_pickle_in_the_middle_of_partial_fit_continues_exactly():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    for params in (
+        dict(solver="adam"),
+        dict(solver="sgd", momentum=0.9, learning_rate="invscaling"),
+    ):
+        model = MLPClassifier((8,), batch_size=7, random_state=0, **params)
+        model.partial_fit(X[:100], y[:100], classes=[0, 1])
+        model.partial_fit(X[100:200], y[100:200])
+        copy = pickle.loads(pickle.dumps(model))
+        for est in (model, copy):
+            est.partial_fit(X[200:], y[200:])
+        for a, b in zip(
+            model.coefs_ + model.intercepts_,
+            copy.coefs_ + copy.intercepts_,
+            strict=True,
+        ):
+            np.testing.assert_array_equal(a, b)
+        assert copy.history_ == [
+            dict(r, seconds=c["seconds"])
+            for r, c in zip(model.history_, copy.history_, strict=True)
+        ]
+
+
+def test_sparse_and_dense_edge_shapes_predict_the_same():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 7))
+    X[X < 0.5] = 0.0
+    X[3] = 0.0
+    y = np.arange(12) % 3
+    for batch_size in (1, 5, "full"):
+        params = dict(
+            hidden_layer_sizes=(4,),
+            solver="sgd",
+            momentum=0.5,
+            batch_size=batch_size,
+            max_iter=3,
+            random_state=0,
+        )
+        dense = MLPClassifier(**params).fit(X, y)
+        for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+            sparse = MLPClassifier(**params).fit(fmt(X), y)
+            np.testing.assert_allclose(
+                sparse.predict_proba(fmt(X)), dense.predict_proba(X), rtol=1e-12
+            )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(
+            MLPClassifier((3,), max_iter=2)
+            .fit(sp.csr_matrix((5, 4)), [0, 1, 0, 1, 0])
+            .predict_proba(sp.csr_matrix((2, 4)))
+        ).all()

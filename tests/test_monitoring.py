@@ -1,0 +1,364 @@
+"""Training you can watch and trust: validation sets, any metric, best weights,
+history, the verbose log, callbacks, Ctrl-C, class weights."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import make_classification
+from sklearn.metrics import f1_score, log_loss, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastsgd import MLPClassifier, MLPRegressor
+from fastsgd.callbacks import ProgressBar
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    X, y = make_classification(
+        n_samples=600,
+        n_features=10,
+        n_informative=4,
+        weights=[0.85, 0.15],
+        flip_y=0.05,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def model(**params):
+    defaults = dict(
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        batch_size=8,
+        learning_rate_init=0.05,
+        max_iter=40,
+        n_iter_no_change=8,
+        random_state=0,
+    )
+    return MLPClassifier(**{**defaults, **params})
+
+
+def test_f1_is_monitored_and_the_f1_best_epoch_is_restored(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(scoring="f1").fit(X, y, X_val=X_val, y_val=y_val)
+    scores = [r["valid_score"] for r in clf.history_]
+    assert scores == clf.validation_scores_
+    assert clf.best_validation_score_ == max(scores)
+    assert clf.best_epoch_ == 1 + int(np.argmax(scores))
+    # The restored model's F1 on X_val is exactly the best recorded score.
+    assert f1_score(y_val, clf.predict(X_val)) == pytest.approx(
+        clf.best_validation_score_, abs=1e-12
+    )
+    assert clf.history_[clf.best_epoch_ - 1]["is_best"]
+    assert clf.n_iter_ < clf.max_iter  # it stopped early
+    assert clf.best_epoch_ < len(clf.history_)
+
+
+def test_loss_monitoring_restores_the_minimum_validation_loss(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(scoring="loss", learning_rate_init=0.2).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    losses = clf.validation_loss_curve_
+    assert clf.best_validation_score_ == min(losses)
+    assert clf.best_epoch_ == 1 + int(np.argmin(losses))
+    assert log_loss(y_val, clf.predict_proba(X_val)) == pytest.approx(
+        min(losses), rel=1e-9
+    )
+
+
+def test_scorer_names_and_callables(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    for scoring in ["roc_auc", "balanced_accuracy", "neg_log_loss", "f1_macro"]:
+        clf = model(scoring=scoring, max_iter=3, restore_best_weights=False)
+        clf.fit(X, y, X_val=X_val, y_val=y_val)
+        scorer = sklearn.metrics.get_scorer(scoring)
+        assert clf.validation_scores_[-1] == pytest.approx(scorer(clf, X_val, y_val))
+
+    calls = []
+
+    def recall_of_positives(estimator, X_, y_):
+        calls.append(len(y_))
+        return float(np.mean(estimator.predict(X_)[y_ == 1] == 1))
+
+    clf = model(scoring=recall_of_positives, max_iter=4, restore_best_weights=False)
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert calls == [len(y_val)] * 4
+    assert clf.validation_scores_[-1] == recall_of_positives(clf, X_val, y_val)
+
+
+def test_default_scores_are_sklearns(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(max_iter=3, restore_best_weights=False).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    assert clf.validation_scores_[-1] == pytest.approx(clf.score(X_val, y_val))
+    rng = np.random.RandomState(0)
+    Xr = rng.normal(size=(200, 4))
+    yr = Xr @ [1.0, -2.0, 0.5, 0.0]
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,), max_iter=3, restore_best_weights=False, random_state=0
+    ).fit(Xr[:150], yr[:150], X_val=Xr[150:], y_val=yr[150:])
+    assert reg.validation_scores_[-1] == pytest.approx(
+        r2_score(yr[150:], reg.predict(Xr[150:]))
+    )
+
+
+def test_validation_sample_weights_weigh_the_score(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    w = np.where(y_val == 1, 5.0, 1.0)
+    clf = model(max_iter=2, restore_best_weights=False).fit(
+        X, y, X_val=X_val, y_val=y_val, sample_weight_val=w
+    )
+    assert clf.validation_scores_[-1] == pytest.approx(
+        clf.score(X_val, y_val, sample_weight=w)
+    )
+
+
+def test_restore_best_weights_false_keeps_the_last_epoch(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(scoring="f1", restore_best_weights=False).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    assert f1_score(y_val, clf.predict(X_val)) == pytest.approx(
+        clf.validation_scores_[-1]
+    )
+
+
+def test_x_val_is_monitored_without_early_stopping_and_never_split(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(early_stopping=False, max_iter=5, n_iter_no_change=np.inf).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    assert len(clf.validation_scores_) == 5 and clf.best_loss_ is None
+    # The whole training set was trained on: t_ counts every training sample.
+    assert clf.t_ == 5 * len(y)
+
+
+def test_internal_split_is_sklearns_and_early_stopping_uses_it(imbalanced):
+    X, _, y, _ = imbalanced
+    clf = model(early_stopping=True, validation_fraction=0.2).fit(X, y)
+    n_val = int(np.ceil(0.2 * len(y)))
+    assert clf.t_ == clf.n_iter_ * (len(y) - n_val)
+    assert len(clf.validation_scores_) == clf.n_iter_
+
+
+def test_bad_validation_sets_are_rejected(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    with pytest.raises(ValueError, match="features"):
+        model().fit(X, y, X_val=X_val[:, :3], y_val=y_val)
+    with pytest.raises(ValueError, match="not in the training classes"):
+        model().fit(X, y, X_val=X_val, y_val=np.full(len(y_val), 7))
+    with pytest.raises(ValueError, match="samples"):
+        model().fit(X, y, X_val=X_val, y_val=y_val[:-1])
+    with pytest.raises(ValueError, match="X_val"):
+        model().fit(X, y, y_val=y_val)
+    with pytest.raises(ValueError, match="NaN"):
+        model().fit(X, y, X_val=np.full_like(X_val, np.nan), y_val=y_val)
+
+
+def test_adaptive_learning_rate_reacts_to_the_monitored_score(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(
+        learning_rate="adaptive",
+        n_iter_no_change=2,
+        tol=0.05,
+        max_iter=12,
+        scoring="f1",
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    rates = [r["learning_rate"] for r in clf.history_]
+    assert rates[0] == 0.05 and rates[-1] < rates[0]
+    assert all(b in (a, a / 5) for a, b in zip(rates, rates[1:], strict=False))
+
+
+def test_history_records(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    clf = model(max_iter=4).fit(X, y, X_val=X_val, y_val=y_val)
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3, 4]
+    for record in clf.history_:
+        assert set(record) == {
+            "epoch",
+            "train_loss",
+            "valid_loss",
+            "valid_score",
+            "learning_rate",
+            "seconds",
+            "is_best",
+        }
+        assert record["seconds"] > 0
+    assert [r["train_loss"] for r in clf.history_] == clf.loss_curve_
+    assert [r["valid_loss"] for r in clf.history_] == clf.validation_loss_curve_
+    plain = model(max_iter=3).fit(X, y)
+    assert set(plain.history_[0]) == {
+        "epoch",
+        "train_loss",
+        "learning_rate",
+        "seconds",
+        "is_best",
+    }
+    assert plain.best_epoch_ == 1 + int(np.argmin(plain.loss_curve_))
+
+
+def test_verbose_prints_one_aligned_row_per_epoch_and_why_it_stopped(
+    imbalanced, capsys
+):
+    X, X_val, y, y_val = imbalanced
+    clf = model(scoring="f1", verbose=1).fit(X, y, X_val=X_val, y_val=y_val)
+    lines = capsys.readouterr().out.strip().splitlines()
+    header, rows, final = lines[0], lines[1:-1], lines[-1]
+    assert header.split() == [
+        "epoch",
+        "train_loss",
+        "valid_loss",
+        "valid_f1",
+        "lr",
+        "seconds",
+    ]
+    assert len(rows) == len(clf.history_)
+    assert len({len(r.rstrip(" *")) for r in rows} | {len(header)}) <= 2
+    starred = [int(r.split()[0]) for r in rows if "*" in r]
+    assert starred == [r["epoch"] for r in clf.history_ if r["is_best"]]
+    assert "did not improve" in final
+    assert f"Restored the weights of epoch {clf.best_epoch_}" in final
+    model(verbose=0, max_iter=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_callback_stops_training_at_the_epoch_it_chooses(imbalanced):
+    X, _, y, _ = imbalanced
+    seen = []
+
+    def stop_at_three(estimator, record):
+        seen.append((record["epoch"], estimator.n_iter_))
+        return record["epoch"] == 3
+
+    clf = model(callbacks=[stop_at_three]).fit(X, y)
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert clf.n_iter_ == 3 and len(clf.history_) == 3
+
+
+def test_progress_bar_without_tqdm_writes_one_line(imbalanced, monkeypatch):
+    import io
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, X_val, y, y_val = imbalanced
+    out = io.StringIO()
+    model(max_iter=3, callbacks=[ProgressBar(file=out)]).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    text = out.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n")
+    assert "epoch 3/3" in text and "valid" in text
+
+
+def test_progress_bar_with_tqdm(imbalanced):
+    tqdm = pytest.importorskip("tqdm")
+    import io
+
+    X, _, y, _ = imbalanced
+    out = io.StringIO()
+    model(max_iter=3, callbacks=[ProgressBar(file=out)]).fit(X, y)
+    assert "3/3" in out.getvalue() and tqdm
+
+
+def test_class_weight_is_folded_into_training_weights(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    balanced = model(
+        class_weight="balanced", max_iter=15, batch_size="full", learning_rate_init=0.5
+    ).fit(X, y)
+    explicit = model(max_iter=15, batch_size="full", learning_rate_init=0.5)
+    counts = np.bincount(y)
+    explicit.fit(X, y, sample_weight=(len(y) / (2 * counts))[y])
+    for a, b in zip(balanced.coefs_, explicit.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    plain = model(max_iter=15, batch_size="full", learning_rate_init=0.5).fit(X, y)
+    assert (balanced.predict(X_val) == 1).sum() > (plain.predict(X_val) == 1).sum()
+    with pytest.raises(ValueError, match="balanced"):
+        model(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+def test_partial_fit_appends_one_epoch_per_call(imbalanced):
+    X, _, y, _ = imbalanced
+    clf = model()
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3]
+    assert len(clf.loss_curve_) == 3
+
+
+def test_x_val_is_routed_through_a_pipeline(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    X, X_val = X * 100 + 3, X_val * 100 + 3  # the scaler matters
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = model(max_iter=5, restore_best_weights=False)
+        clf.set_fit_request(X_val=True, y_val=True)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("mlp", clf)], transform_input=["X_val"]
+        )
+        pipe.fit(X, y, X_val=X_val, y_val=y_val)
+    # The monitored score is the pipeline's score on X_val: X_val was scaled too.
+    assert pipe[-1].validation_scores_[-1] == pytest.approx(pipe.score(X_val, y_val))
+
+
+CTRL_C_SCRIPT = textwrap.dedent("""
+    import sys, warnings
+    import numpy as np
+    from fastsgd import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(4000, 30)); y = (X[:, 0] + 0.5 * rng.normal(size=4000)) > 0
+    best = {}
+
+    def report(estimator, record):
+        if record["is_best"]:
+            best["weights"] = [c.copy() for c in estimator.coefs_]
+        if record["epoch"] == 3:
+            print("ready", flush=True)   # the parent sends SIGINT now
+        return False
+
+    clf = MLPClassifier((64,), solver="sgd", batch_size=1, max_iter=100000,
+                        n_iter_no_change=100000, learning_rate_init=1e-3,
+                        callbacks=[report], random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X[:3000], y[:3000], X_val=X[3000:], y_val=y[3000:])
+    assert any("interrupted" in str(w.message) for w in caught), caught
+    assert all(np.array_equal(a, b) for a, b in zip(clf.coefs_, best["weights"]))
+    print("stopped", clf.n_iter_, clf.best_epoch_, clf.score(X[3000:], y[3000:]))
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_stops_after_the_epoch_and_keeps_the_best_weights(tmp_path):
+    # Run from an empty folder, so the child imports the installed fastsgd.
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SCRIPT],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        ready = child.stdout.readline().strip()
+        if ready != "ready":
+            pytest.fail(f"the child did not start training: {child.communicate()[1]}")
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    _, n_iter, best_epoch, score = out.split()
+    assert 3 <= int(n_iter) < 100000
+    assert 1 <= int(best_epoch) <= int(n_iter)
+    assert float(score) > 0.5
