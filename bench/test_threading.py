@@ -43,7 +43,7 @@ def make_data(n_samples=20_000, n_features=20, seed=0):
     return X, y
 
 
-def grid_search(n_jobs, max_iter=10):
+def grid_search(n_jobs, max_iter=20):
     model = MLPClassifier(
         solver="sgd",
         batch_size=1,
@@ -57,7 +57,7 @@ def grid_search(n_jobs, max_iter=10):
     )
 
 
-def run(n_jobs, X, y, max_iter=10):
+def run(n_jobs, X, y, max_iter=20):
     """One threaded grid search; returns its wall time in seconds."""
     search = grid_search(n_jobs, max_iter)
     with warnings.catch_warnings():
@@ -103,7 +103,7 @@ def test_grid_search_two_threads(benchmark):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--max-iter", type=int, default=10)
+    parser.add_argument("--max-iter", type=int, default=20)
     args = parser.parse_args()
     X, y = make_data()
     run(2, X[:2000], y[:2000], max_iter=1)  # warm up imports and thread pools
