@@ -63,27 +63,31 @@ DATASETS = ("digits", "iris", "wine", "breast_cancer", "large", "digits-x10")
 ENGINES = ("fastsgd", "sklearn")
 TARGET_FRACTION = 0.99
 EVALS_PER_EPOCH = 10
-FULL_SEEDS = 5
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-dataset defaults: hidden units, epoch cap and patience (in epochs)."""
+    """Per-dataset defaults: hidden units, epoch cap, patience (in epochs), seeds,
+    and the time budget in training seconds of each run of the engines that
+    follow the search (None: no budget)."""
 
     hidden: int
     max_epochs: int
     patience: int
+    seeds: int = 3
+    budget: float | None = None
 
 
-# Budgets measured on a 2-core machine so that each dataset's default run takes
-# about a minute (digits) or a few minutes (large, digits-x10).
+# Measured on a 2-core machine so that each dataset's default run takes about a
+# minute (digits) or a few minutes (large, digits-x10). On large, scikit-learn's
+# on-line epoch alone takes seconds: its runs get a time budget.
 SETTINGS = {
     "digits": Settings(hidden=64, max_epochs=200, patience=10),
     "iris": Settings(hidden=32, max_epochs=1000, patience=50),
     "wine": Settings(hidden=32, max_epochs=1000, patience=50),
     "breast_cancer": Settings(hidden=32, max_epochs=500, patience=30),
-    "large": Settings(hidden=64, max_epochs=60, patience=5),
-    "digits-x10": Settings(hidden=64, max_epochs=60, patience=5),
+    "large": Settings(hidden=64, max_epochs=100, patience=5, seeds=2, budget=30.0),
+    "digits-x10": Settings(hidden=64, max_epochs=100, patience=5, budget=30.0),
     "csv": Settings(hidden=32, max_epochs=300, patience=20),
 }
 
@@ -333,11 +337,14 @@ class _Curve:
     """One run's hold-out accuracy at each evaluation, its best point (and that
     point's weights), its training seconds and its stopping rule."""
 
-    def __init__(self, problem, patience, progress, label):
+    def __init__(self, problem, patience, progress, label, stop_at=None,
+                 budget=None):
         self.problem = problem
         self.patience = patience
         self.progress = progress
         self.label = label
+        self.stop_at = stop_at
+        self.budget = budget
         self.epoch, self.updates, self.seconds, self.holdout = [], [], [], []
         self.best = -1.0
         self.best_index = 0
@@ -370,6 +377,18 @@ class _Curve:
         """
         best = self.epoch[self.best_index]
         return epoch - best >= max(self.patience, best)
+
+    def stop_reason(self, epoch, epoch_end):
+        """Why training stops after the evaluation just made, or None: the
+        paired run's best accuracy reached (``stop_at``), the time budget spent,
+        or (at the end of an epoch) patience."""
+        if self.stop_at is not None and self.holdout[-1] >= self.stop_at:
+            return "paired best"
+        if self.budget is not None and self.train_seconds >= self.budget:
+            return "budget"
+        if epoch_end and self.stalled(epoch):
+            return "patience"
+        return None
 
     def as_dict(self):
         return {
@@ -418,8 +437,9 @@ def _train_fastsgd(problem, seed, batch_size, learning_rate, max_epochs,
             if not (math.isfinite(loss_sum) and _kernels.all_finite(params)):
                 raise _Diverged(position)
             curve.evaluate(params, position, updates)
-        if curve.stalled(epoch):
-            return "patience"
+            reason = curve.stop_reason(epoch, end == n)
+            if reason is not None:
+                return reason
     return "max_epochs"
 
 
@@ -499,8 +519,9 @@ class _SklearnProbe:
         if not _kernels.all_finite(self.params):
             raise _Diverged(position)
         self.curve.evaluate(self.params, position, self.updates)
-        if batches == self.n_batches and self.curve.stalled(epoch):
-            raise _Stop
+        reason = self.curve.stop_reason(epoch, batches == self.n_batches)
+        if reason is not None:
+            raise _Stop(reason)
 
     def finish(self, est, epochs):
         """After ``fit`` ran all its epochs: the last epoch's evaluation. Returns
@@ -508,8 +529,8 @@ class _SklearnProbe:
         self.curve.train_seconds += time.perf_counter() - self.resume
         try:
             self._checkpoint(est, epochs, self.n_batches)
-        except _Stop:
-            return "patience"
+        except _Stop as stop:
+            return stop.args[0]
         return "max_epochs"
 
 
@@ -531,8 +552,8 @@ def _train_sklearn(problem, seed, batch_size, learning_rate, max_epochs,
         probe.resume = time.perf_counter()
         try:
             est.fit(problem.split.X_train, problem.split.y_train)
-        except _Stop:
-            stop = "patience"
+        except _Stop as reason:
+            stop = reason.args[0]
         except ValueError as exc:  # scikit-learn's own non-finite check
             raise _Diverged(curve.epoch[-1] if curve.epoch else 0.0) from exc
         else:
@@ -555,13 +576,14 @@ def _batch_label(batch_size):
 
 
 def _run(problem, dataset, engine, seed, batch_size, learning_rate, settings,
-         evals_per_epoch, threads, progress):
-    """One training run, as one row of the runs table."""
+         evals_per_epoch, threads, progress, stop_at=None, budget=None):
+    """One training run, as one row of the runs table; ``stop_at`` and ``budget``
+    stop it early (see ``_Curve.stop_reason``)."""
     n = problem.n_train
     rows_per_batch = n if batch_size == "full" else min(int(batch_size), n)
     label = (f"{dataset} {engine:7s} batch {_batch_label(batch_size):>4s} "
              f"lr {learning_rate:<6g} seed {seed}")
-    curve = _Curve(problem, settings.patience, progress, label)
+    curve = _Curve(problem, settings.patience, progress, label, stop_at, budget)
     drawn_equal = None
     diverged_at = math.nan
     try:
@@ -631,9 +653,18 @@ def _set_targets(rows, targets):
             row[name] = math.nan if i is None else float(row["curve"][key][i])
 
 
-def _mean(values):
-    values = [v for v in values if not math.isnan(v)]
-    return float(np.mean(values)) if values else math.nan
+def _project(rows, search):
+    """For runs stopped by their time budget before the target: the time they
+    would have taken, from the search engine's epochs to target at the same
+    seed (the trajectories are the same) and their own seconds per epoch."""
+    paired = {r["seed"]: r for r in rows if r["engine"] == search}
+    for row in rows:
+        row["seconds_to_target_projected"] = math.nan
+        twin = paired.get(row["seed"])
+        if row["stop"] == "budget" and math.isnan(row["seconds_to_target"]) \
+                and twin is not None:
+            row["seconds_to_target_projected"] = (twin["epochs_to_target"]
+                                                  * row["seconds_per_epoch"])
 
 
 def _choose_learning_rate(rows):
@@ -706,12 +737,14 @@ def _group_line(engine, batch, lr, rows):
             f"epochs {epochs}  {seconds:.3g} s")
 
 
-def _resolve_settings(dataset, hidden, max_epochs, patience):
+def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget):
     base = SETTINGS.get(dataset, SETTINGS["csv"])
     return Settings(
         hidden=base.hidden if hidden is None else int(hidden),
         max_epochs=base.max_epochs if max_epochs is None else int(max_epochs),
         patience=base.patience if patience is None else int(patience),
+        seeds=base.seeds if seeds is None else seeds,
+        budget=base.budget if budget is None else (float(budget) or None),
     )
 
 
@@ -728,6 +761,9 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
         f"features, {first.split.n_classes} classes; network "
         f"{'-'.join(str(u) for u in first.layout.units)} tanh; BLAS threads "
         f"{threads}; max {settings.max_epochs} epochs, patience {settings.patience}"
+        f", {len(seeds)} seeds"
+        + (f", {settings.budget:g} s budget per run after the search"
+           if settings.budget else "")
     )
     search, *others = engines
     progress.line(f"{search} searches the learning rates (largest first); "
@@ -736,12 +772,21 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
 
     def run(engines, batch_size, lr, phase):
         """Every seed with every engine, engines interleaved seed by seed so that
-        a burst of load on the shared machine hits them alike."""
+        a burst of load on the shared machine hits them alike. The engines after
+        the first stop once they match the first one's best hold-out accuracy
+        (their trajectory is the same, so nothing after it is news) or spend
+        their time budget."""
         groups = {engine: [] for engine in engines}
         for seed in seeds:
+            paired = None
             for engine in engines:
+                stop_at = budget = None
+                if paired is not None:
+                    stop_at, budget = paired["best_holdout"], settings.budget
                 row = _run(problems[seed], name, engine, seed, batch_size, lr,
-                           settings, evals_per_epoch, threads, progress)
+                           settings, evals_per_epoch, threads, progress,
+                           stop_at=stop_at, budget=budget)
+                paired = paired or row
                 row["phase"] = phase
                 progress.line(
                     f"    {engine} seed {seed}: hold-out {row['best_holdout']:.4f} at "
@@ -800,6 +845,7 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
                 continue
             group = run(engines, batch_size, lr, "timing")
             _set_targets(group, targets)
+            _project(group, search)
             for row in group:
                 row["chosen"] = True
             rows += group
@@ -815,8 +861,9 @@ def _parse_seeds(seeds):
 
 
 def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
-                        learning_rates=LEARNING_RATES, seeds=3, hidden=None,
-                        max_epochs=None, patience=None, engines=ENGINES, threads=1,
+                        learning_rates=LEARNING_RATES, seeds=None, hidden=None,
+                        max_epochs=None, patience=None, budget=None,
+                        engines=ENGINES, threads=1,
                         evals_per_epoch=EVALS_PER_EPOCH, exhaustive=False,
                         target=None, verbose=1, as_frame="auto"):
     """Train the same network with on-line, mini-batch and full-batch gradient
@@ -843,12 +890,19 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
     batch_sizes : sequence of int or "full", default=(1, 8, 32, 128, "full")
     learning_rates : sequence of float, default=half-decades 0.001 .. 10
         Learning rates in scikit-learn's convention (the batch's mean gradient).
-    seeds : int or sequence of int, default=3
-        A count (seeds 0 .. seeds - 1) or the seeds themselves. Each seed draws
-        its own split, initial weights and shuffles.
+    seeds : int or sequence of int, default=None
+        A count (seeds 0 .. seeds - 1) or the seeds themselves; None takes the
+        dataset's default (3; 2 for ``large``). Each seed draws its own split,
+        initial weights and shuffles.
     hidden, max_epochs, patience : int, default=None
         Hidden units, epoch cap and patience in epochs; None takes the
         dataset's default from ``SETTINGS``.
+    budget : float, default=None
+        Training seconds each run of the engines after the first may take (they
+        also stop once they match the first engine's best hold-out accuracy);
+        a run cut short before the target reports a projected time. None takes
+        the dataset's default (30 s for ``large`` and ``digits-x10``, none
+        otherwise); 0 means no budget.
     engines : sequence of {"fastsgd", "sklearn"}, default=("fastsgd", "sklearn")
         The first one searches the learning rates.
     threads : int or None, default=1
@@ -894,7 +948,6 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
     learning_rates = sorted({float(lr) for lr in learning_rates})
     if not learning_rates or learning_rates[0] <= 0:
         raise ValueError(f"learning rates must be > 0, got {learning_rates}")
-    seeds = _parse_seeds(seeds)
     progress = _Progress(verbose)
     rows = []
     limits = threadpool_limits(limits=threads, user_api="blas")
@@ -902,10 +955,12 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
         for name in datasets:
             name = os.fspath(name)
             settings = _resolve_settings(
-                name if name in DATASETS else "csv", hidden, max_epochs, patience)
+                name if name in DATASETS else "csv", hidden, max_epochs, patience,
+                seeds, budget)
             rows += _compare_dataset(
                 name, batch_sizes=batch_sizes, learning_rates=learning_rates,
-                seeds=seeds, settings=settings, engines=engines,
+                seeds=_parse_seeds(settings.seeds), settings=settings,
+                engines=engines,
                 threads=_blas_threads() if threads is None else threads,
                 evals_per_epoch=int(evals_per_epoch), exhaustive=exhaustive,
                 target=target, progress=progress,
@@ -968,6 +1023,9 @@ def summarize(runs):
         ``epochs_to_target, updates_to_target, seconds_to_target`` with their
         ``_sd`` (means over the seeds that reached the target),
         ``reached`` (how many seeds did), ``seeds``, ``seconds_per_epoch``,
+        ``over_budget`` (runs stopped by their time budget before the target),
+        ``seconds_to_target_lower`` (the least time those ran without reaching
+        it), ``seconds_to_target_projected`` (their mean projected time),
         ``threads`` and the split sizes.
     """
     rows = _records(runs)
@@ -1013,7 +1071,14 @@ def summarize(runs):
                           ("seconds_to_target", "seconds_to_target"),
                           ("epochs", "epochs")):
             entry[name], entry[name + "_sd"] = _mean_sd([r[col] for r in chosen])
-        entry["reached"] = sum(not math.isnan(r["epochs_to_target"]) for r in chosen)
+        entry["reached"] = sum(not math.isnan(r["seconds_to_target"]) for r in chosen)
+        cut = [r for r in chosen if r["stop"] == "budget"
+               and math.isnan(r["seconds_to_target"])]
+        entry["over_budget"] = len(cut)
+        entry["seconds_to_target_lower"] = (min(r["seconds"] for r in cut) if cut
+                                            else math.nan)
+        entry["seconds_to_target_projected"] = _mean_sd(
+            [r.get("seconds_to_target_projected", math.nan) for r in cut])[0]
         entry["seconds_per_epoch"] = (sum(r["seconds"] for r in chosen)
                                       / sum(r["epochs"] for r in chosen))
         entry["target"] = float(np.mean([r["target"] for r in chosen]))
@@ -1089,7 +1154,9 @@ def _reached(s):
 
 
 def accuracy_table(summary, dataset, markdown=False):
-    """Learning rates and accuracies per batch size (text or markdown)."""
+    """Learning rates and accuracies per batch size (text or markdown), from the
+    engine that searched the learning rates: the others follow its trajectory
+    and stop at its best point."""
     rows = []
     for batch, engines in _by_engine(summary, dataset).items():
         s = next(iter(engines.values()))
@@ -1105,25 +1172,50 @@ def accuracy_table(summary, dataset, markdown=False):
         for part in ("holdout", "test"):
             row.append(_pm(s.get(part, math.nan), s.get(part + "_sd", math.nan),
                            decimals, 100))
-        sk = engines.get("sklearn")
-        if sk is not None and sk is not s:
-            row.append(_pm(sk.get("test", math.nan), sk.get("test_sd", math.nan),
-                           decimals, 100))
         rows.append(row)
     headers = ["batch", "updates/epoch", "lr", "lr (W&M)", "max lr to target",
                "no divergence up to", "hold-out %", "test %"]
-    if any(len(r) > len(headers) for r in rows):
-        headers.append("test % (sklearn)")
     return _table(headers, rows, markdown)
 
 
+def _effective_seconds(s):
+    """Mean time to target, and whether it is projected: measured when every
+    seed reached the target, projected when the others ran out of budget."""
+    if s["reached"] == s["seeds"]:
+        return s["seconds_to_target"], False
+    if s.get("over_budget") and s["reached"] + s["over_budget"] == s["seeds"]:
+        measured = s["seconds_to_target"] * s["reached"] if s["reached"] else 0.0
+        projected = s["seconds_to_target_projected"] * s["over_budget"]
+        return (measured + projected) / s["seeds"], True
+    return math.nan, False
+
+
+def _time_cell(s):
+    if not s.get("seeds"):
+        return "—"
+    text = _duration(s["seconds_to_target"], s["seconds_to_target_sd"])
+    if s["reached"] < s["seeds"]:
+        text = "" if s["reached"] == 0 else text + f" ({s['reached']}/{s['seeds']})"
+    if s.get("over_budget"):
+        text += ("; " if text else "") + (
+            f"> {_duration(s['seconds_to_target_lower'])} "
+            f"(≈ {_duration(s['seconds_to_target_projected'])} projected)")
+    return text or f"— (0/{s['seeds']})"
+
+
 def speed_table(summary, dataset, markdown=False):
-    """Epochs, updates and seconds to the target per batch size and engine."""
+    """Epochs, updates and seconds to the target per batch size and engine.
+
+    Times of runs that spent their time budget before the target show as a lower
+    bound with a projection (the same epochs to target at the run's own
+    seconds per epoch).
+    """
     by_batch = _by_engine(summary, dataset)
     engines = list(dict.fromkeys(e for v in by_batch.values() for e in v))
+    both = "fastsgd" in engines and "sklearn" in engines
     headers = ["batch", "epochs to target", "updates to target"]
     headers += [f"time to target ({e})" for e in engines]
-    if "fastsgd" in engines and "sklearn" in engines:
+    if both:
         headers.append("sklearn / fastsgd")
     headers += [f"time/epoch ({e})" for e in engines]
     rows = []
@@ -1133,18 +1225,17 @@ def speed_table(summary, dataset, markdown=False):
             rows.append([batch] + ["—"] * (len(headers) - 1))
             continue
         row = [batch, _pm(s["epochs_to_target"], s["epochs_to_target_sd"], ".2g")
-               + _reached(s),
-               _fmt(s["updates_to_target"], ",.0f")]
-        for e in engines:
-            x = per_engine.get(e, {})
-            row.append(_duration(x.get("seconds_to_target", math.nan),
-                                 x.get("seconds_to_target_sd", math.nan))
-                       + (_reached(x) if x else ""))
-        if "fastsgd" in engines and "sklearn" in engines:
-            f = per_engine.get("fastsgd", {}).get("seconds_to_target", math.nan)
-            k = per_engine.get("sklearn", {}).get("seconds_to_target", math.nan)
-            row.append(_fmt(k / f, ".3g") + "×" if f > 0 and not math.isnan(k)
-                       else "—")
+               + _reached(s), _fmt(s["updates_to_target"], ",.0f")]
+        row += [_time_cell(per_engine.get(e, {})) for e in engines]
+        if both:
+            f, _ = _effective_seconds(per_engine["fastsgd"]) \
+                if "fastsgd" in per_engine else (math.nan, False)
+            k, projected = _effective_seconds(per_engine["sklearn"]) \
+                if "sklearn" in per_engine else (math.nan, False)
+            cell = "—"
+            if f > 0 and not math.isnan(k):
+                cell = ("≈ " if projected else "") + _significant(k / f, 3) + "×"
+            row.append(cell)
         for e in engines:
             row.append(_duration(per_engine.get(e, {}).get("seconds_per_epoch",
                                                            math.nan)))
@@ -1266,40 +1357,53 @@ def findings(summary, dataset):
         f"{fast[-1]['learning_rate_summed']:.3g}",
     ))
 
-    # 4. Seconds to target.
+    # 4. Seconds to target (projected where a time budget cut runs short).
     engines = list(dict.fromkeys(e for v in by_batch.values() for e in v))
     parts, holds = [], None
+    times = {}
+    for batch, v in by_batch.items():
+        for engine, entry in v.items():
+            if "learning_rate" not in entry:
+                continue
+            seconds, projected = _effective_seconds(entry)
+            if math.isnan(seconds) and entry["reached"]:
+                seconds = entry["seconds_to_target"]  # some seeds only
+            if not math.isnan(seconds):
+                times[engine, batch] = (seconds, projected, entry)
+
+    def said(engine, batch):
+        seconds, projected, _ = times[engine, batch]
+        return ("≈ " if projected else "") + _duration(seconds) + (
+            " projected" if projected else "")
+
     for engine in engines:
-        rows = [v[engine] for v in by_batch.values() if engine in v
-                and not math.isnan(v[engine].get("seconds_to_target", math.nan))]
-        if not rows:
+        batches = [b for b in by_batch if (engine, b) in times]
+        if not batches:
             continue
-        fastest = min(rows, key=lambda s: s["seconds_to_target"])
-        online = next((s for s in rows if s["batch_size"] == 1), None)
-        text = (f"{engine}'s fastest is batch {fastest['batch']} "
-                f"({_duration(fastest['seconds_to_target'])})")
-        if online is not None and online is not fastest:
-            slower = online["seconds_to_target"] / fastest["seconds_to_target"]
-            per_row = [_duration(s["seconds_per_epoch"] / s["n_train"])
-                       for s in (online, fastest)]
-            text += (f", on-line takes {_duration(online['seconds_to_target'])} "
-                     f"({slower:.3g}× as long); per training row and epoch, on-line "
-                     f"costs {per_row[0]} and batch {fastest['batch']} {per_row[1]}")
-        elif online is not None and len(rows) > 1:
-            second = min((s for s in rows if s is not online),
-                         key=lambda s: s["seconds_to_target"])
-            faster = second["seconds_to_target"] / online["seconds_to_target"]
-            text += (f", {faster:.3g}× faster than the next best "
-                     f"(batch {second['batch']})")
+        fastest = min(batches, key=lambda b: times[engine, b][0])
+        text = f"{engine}'s fastest is batch {fastest} ({said(engine, fastest)})"
+        online = next((b for b in batches
+                       if times[engine, b][2]["batch_size"] == 1), None)
+        if online is not None and online != fastest:
+            slower = times[engine, online][0] / times[engine, fastest][0]
+            per_row = [_duration(times[engine, b][2]["seconds_per_epoch"]
+                                 / times[engine, b][2]["n_train"])
+                       for b in (online, fastest)]
+            text += (f", on-line takes {said(engine, online)} ({slower:.3g}× as "
+                     f"long); per training row and epoch, on-line costs "
+                     f"{per_row[0]} and batch {fastest} {per_row[1]}")
+        elif online is not None and len(batches) > 1:
+            second = min((b for b in batches if b != online),
+                         key=lambda b: times[engine, b][0])
+            faster = times[engine, second][0] / times[engine, online][0]
+            text += f", {faster:.3g}× faster than the next best (batch {second})"
         parts.append(text)
         if engine == engines[0] and online is not None:
-            holds = online["seconds_to_target"] <= 1.1 * fastest["seconds_to_target"]
-    speedups = []
-    for batch, v in by_batch.items():
-        f = v.get("fastsgd", {}).get("seconds_to_target", math.nan)
-        k = v.get("sklearn", {}).get("seconds_to_target", math.nan)
-        if f > 0 and not math.isnan(k):
-            speedups.append(f"{batch}: {k / f:.3g}×")
+            holds = times[engine, online][0] <= 1.1 * times[engine, fastest][0]
+    speedups = [
+        f"{b}: {'≈ ' if times['sklearn', b][1] else ''}"
+        f"{_significant(times['sklearn', b][0] / times['fastsgd', b][0], 3)}×"
+        for b in by_batch if ("fastsgd", b) in times and ("sklearn", b) in times]
     if speedups:
         parts.append("scikit-learn's time to target over fastsgd's, by batch: "
                      + ", ".join(speedups))
@@ -1652,8 +1756,8 @@ def add_arguments(parser):
              "each batch size, largest first. Default: half-decades 0.001,...,10.")
     parser.add_argument(
         "--seeds", type=int, default=None, metavar="N",
-        help=f"number of seeds (0..N-1), each with its own split, initial weights and "
-             f"shuffles. Default: 3 ({FULL_SEEDS} with --full).")
+        help="number of seeds (0..N-1), each with its own split, initial weights and "
+             "shuffles. Default: 3 (2 for large); 2 more with --full.")
     parser.add_argument(
         "--hidden", type=int, metavar="UNITS",
         help="hidden units. Default: 64 for digits and large, 32 otherwise.")
@@ -1667,6 +1771,12 @@ def add_arguments(parser):
              "(or as many epochs as it took to reach its best, if more). "
              "Default per dataset: "
              + ", ".join(f"{k} {v.patience}" for k, v in SETTINGS.items()) + ".")
+    parser.add_argument(
+        "--budget", type=float, metavar="SECONDS",
+        help="training seconds each run of the engines after the first may take "
+             "(they also stop once they match the first engine's best hold-out "
+             "accuracy); runs cut short before the target report a projected time. "
+             "0: no budget. Default: 30 for large and digits-x10, none otherwise.")
     parser.add_argument(
         "--engines", type=_csv_list(str), default=list(ENGINES), metavar="LIST",
         help="comma-separated engines among fastsgd,sklearn; the first searches the "
@@ -1685,8 +1795,7 @@ def add_arguments(parser):
         help="run every learning rate, even below two rates that already did worse")
     parser.add_argument(
         "--full", action="store_true",
-        help=f"every dataset ({', '.join(DATASETS)}) with {FULL_SEEDS} seeds; takes "
-             "about 15 minutes")
+        help=f"every dataset ({', '.join(DATASETS)}) with 2 more seeds each")
     parser.add_argument(
         "--out", default="fastsgd-report", metavar="DIR",
         help="folder for report.md and the PNG plots. Default: ./fastsgd-report/")
@@ -1702,20 +1811,25 @@ def run(args):
     """Run ``fastsgd compare`` with parsed arguments; returns the exit code."""
     started = time.perf_counter()
     datasets = list(DATASETS) if args.full else [args.dataset]
-    seeds = args.seeds if args.seeds is not None else (FULL_SEEDS if args.full else 3)
     try:
         for name in datasets:
             if name not in DATASETS and not os.path.exists(name):
                 raise ValueError(f"unknown dataset {name!r}: use one of "
                                  f"{', '.join(DATASETS)} or the path of a CSV file")
-        runs = compare_batch_sizes(
-            datasets, batch_sizes=args.batch_sizes,
-            learning_rates=args.learning_rates, seeds=seeds, hidden=args.hidden,
-            max_epochs=args.max_epochs, patience=args.patience, engines=args.engines,
-            threads=args.threads or None, evals_per_epoch=args.evals_per_epoch,
-            exhaustive=args.exhaustive, target=args.target, verbose=args.verbose,
-            as_frame=False,
-        )
+        runs = []
+        for name in datasets:
+            seeds = args.seeds
+            if seeds is None and args.full:
+                seeds = SETTINGS.get(name, SETTINGS["csv"]).seeds + 2
+            runs += compare_batch_sizes(
+                name, batch_sizes=args.batch_sizes,
+                learning_rates=args.learning_rates, seeds=seeds, hidden=args.hidden,
+                max_epochs=args.max_epochs, patience=args.patience,
+                budget=args.budget, engines=args.engines,
+                threads=args.threads or None, evals_per_epoch=args.evals_per_epoch,
+                exhaustive=args.exhaustive, target=args.target, verbose=args.verbose,
+                as_frame=False,
+            )
     except ValueError as exc:
         print(f"fastsgd compare: error: {exc}", file=sys.stderr)
         return 2

@@ -167,17 +167,23 @@ def test_fastsgd_runs_are_the_estimators_fits():
                                [h["valid_score"] for h in est.history_])
 
 
-def test_sklearn_trains_the_same_trajectory(tiny_runs):
+def test_sklearn_trains_the_same_trajectory_up_to_the_best_point(tiny_runs):
     fast = {(r["batch"], r["seed"]): r for r in tiny_runs
             if r["engine"] == "fastsgd" and r["phase"] == "timing"}
     slow = [r for r in tiny_runs if r["engine"] == "sklearn"]
     assert len(slow) == len(fast) == 6
     for row in slow:
         twin = fast[(row["batch"], row["seed"])]
-        np.testing.assert_array_equal(row["curve"]["epoch"], twin["curve"]["epoch"])
-        np.testing.assert_array_equal(row["curve"]["updates"],
-                                      twin["curve"]["updates"])
-        np.testing.assert_allclose(row["curve"]["holdout"], twin["curve"]["holdout"])
+        n = len(row["curve"]["epoch"])
+        for key in ("epoch", "updates"):
+            np.testing.assert_array_equal(row["curve"][key], twin["curve"][key][:n])
+        np.testing.assert_allclose(row["curve"]["holdout"],
+                                   twin["curve"]["holdout"][:n])
+        # It stops at fastsgd's best point, which it shares with fastsgd.
+        assert row["stop"] == "paired best"
+        assert n == np.argmax(twin["curve"]["holdout"]) + 1
+        assert row["best_holdout"] == twin["best_holdout"]
+        assert row["test_at_best"] == twin["test_at_best"]
         np.testing.assert_equal(row["updates_to_target"], twin["updates_to_target"])
 
 
@@ -244,7 +250,8 @@ def test_runs_table_rows_and_columns(tiny_runs):
         assert (row["n_train"], row["n_holdout"], row["n_test"]) == (90, 30, 30)
         assert row["learning_rate_summed"] == row["learning_rate"] / row["batch_size"]
         assert row["updates_per_epoch"] == -(-90 // row["batch_size"])
-        assert row["stop"] in ("patience", "max_epochs")
+        assert row["stop"] in (("patience", "max_epochs") if row["engine"] == "fastsgd"
+                               else ("paired best",))
         assert 0 < row["epochs"] <= TINY["max_epochs"]
         assert row["target"] == pytest.approx(0.99 * max(
             r["best_holdout"] for r in search if r["seed"] == row["seed"]))
@@ -290,6 +297,27 @@ def _diverge_at(monkeypatch, lr):
         return result
 
     monkeypatch.setattr(_experiment._kernels, "train_epoch", diverging)
+
+
+def test_time_budget_stops_runs_and_projects_their_time():
+    runs = compare_batch_sizes("iris", **dict(TINY, seeds=1, budget=1e-9,
+                                              learning_rates=(0.3,)))
+    summary = summarize(runs)
+    for row in runs:
+        if row["engine"] == "fastsgd":
+            assert row["stop"] in ("patience", "max_epochs")
+            continue
+        assert row["stop"] == "budget" and len(row["curve"]["epoch"]) == 2
+        twin = next(r for r in runs if r["engine"] == "fastsgd"
+                    and r["phase"] == "timing" and r["batch"] == row["batch"])
+        if math.isnan(twin["epochs_to_target"]):
+            continue
+        assert math.isnan(row["seconds_to_target"])
+        assert row["seconds_to_target_projected"] == pytest.approx(
+            twin["epochs_to_target"] * row["seconds_per_epoch"])
+    cut = [s for s in summary if s["engine"] == "sklearn"]
+    assert all(s["over_budget"] == 1 for s in cut)
+    assert "projected" in _experiment.speed_table(summary, "iris")
 
 
 def test_diverged_runs_are_recorded_and_never_chosen(monkeypatch):
