@@ -68,14 +68,16 @@ EVALS_PER_EPOCH = 10
 @dataclass(frozen=True)
 class Settings:
     """Per-dataset defaults: hidden units, epoch cap, patience (in epochs), seeds,
-    and the time budget in training seconds of each run of the engines that
-    follow the search (None: no budget)."""
+    the time budget in training seconds of each run of the engines that follow
+    the search (None: no budget), and how many of the seeds the learning-rate
+    search runs on (None: all)."""
 
     hidden: int
     max_epochs: int
     patience: int
     seeds: int = 3
     budget: float | None = None
+    search_seeds: int | None = None  # None: search on every seed
 
 
 # Measured on a 2-core machine so that each dataset's default run takes about a
@@ -86,7 +88,8 @@ SETTINGS = {
     "iris": Settings(hidden=32, max_epochs=1000, patience=50),
     "wine": Settings(hidden=32, max_epochs=1000, patience=50),
     "breast_cancer": Settings(hidden=32, max_epochs=500, patience=30),
-    "large": Settings(hidden=64, max_epochs=100, patience=5, seeds=2, budget=30.0),
+    "large": Settings(hidden=64, max_epochs=100, patience=5, seeds=2, budget=30.0,
+                      search_seeds=1),
     "digits-x10": Settings(hidden=64, max_epochs=100, patience=5, budget=30.0),
     "csv": Settings(hidden=32, max_epochs=300, patience=20),
 }
@@ -641,10 +644,20 @@ def _first_reach(curve, target):
     return int(hits[0]) if hits.size else None
 
 
+def _targets(rows, engine):
+    """Each seed's target: a fraction of the best hold-out accuracy any run of
+    ``engine`` reached at that seed."""
+    best = {}
+    for r in rows:
+        if r["engine"] == engine and not r["diverged"]:
+            best[r["seed"]] = max(best.get(r["seed"], -1.0), r["best_holdout"])
+    return {seed: TARGET_FRACTION * b for seed, b in best.items()}
+
+
 def _set_targets(rows, targets):
     """Epochs, updates and seconds to each row's seed's target."""
     for row in rows:
-        target = targets[row["seed"]]
+        target = targets.get(row["seed"], math.nan)
         row["target"] = target
         i = _first_reach(row["curve"], target)
         for key, name in (("epoch", "epochs_to_target"),
@@ -737,7 +750,8 @@ def _group_line(engine, batch, lr, rows):
             f"epochs {epochs}  {seconds:.3g} s")
 
 
-def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget):
+def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget,
+                      search_seeds):
     base = SETTINGS.get(dataset, SETTINGS["csv"])
     return Settings(
         hidden=base.hidden if hidden is None else int(hidden),
@@ -745,6 +759,7 @@ def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget):
         patience=base.patience if patience is None else int(patience),
         seeds=base.seeds if seeds is None else seeds,
         budget=base.budget if budget is None else (float(budget) or None),
+        search_seeds=base.search_seeds if search_seeds is None else search_seeds,
     )
 
 
@@ -770,7 +785,7 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
                   f"{', '.join(others) or 'no other engine'} then "
                   "run(s) at each batch size's chosen rate")
 
-    def run(engines, batch_size, lr, phase):
+    def run(engines, batch_size, lr, phase, seeds=seeds):
         """Every seed with every engine, engines interleaved seed by seed so that
         a burst of load on the shared machine hits them alike. The engines after
         the first stop once they match the first one's best hold-out accuracy
@@ -799,10 +814,14 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
 
     rows = []
     tol = 1.0 / first.split.y_holdout.shape[0]
+    searched = seeds[: settings.search_seeds or len(seeds)]
+    if len(searched) < len(seeds):
+        progress.line(f"the search runs on seed {', '.join(map(str, searched))}; "
+                      "every seed then runs at the chosen rates")
     for batch_size in batch_sizes:
         best, worse = -1.0, 0
         for lr in sorted(learning_rates, reverse=True):
-            group = run([search], batch_size, lr, "search")
+            group = run([search], batch_size, lr, "search", searched)
             rows += group
             if any(r["diverged"] for r in group):
                 continue
@@ -819,11 +838,7 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
                                   " two smaller rates already fell below the best")
                 break
 
-    targets = {}
-    for seed in seeds:
-        bests = [r["best_holdout"] for r in rows if r["seed"] == seed
-                 and not r["diverged"]]
-        targets[seed] = TARGET_FRACTION * max(bests) if bests else math.nan
+    targets = _targets(rows, search)
     _set_targets(rows, targets)
     chosen = {}
     for batch_size in batch_sizes:
@@ -836,7 +851,7 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
         f"batch {b} -> {'none' if lr is None else f'{lr:g}'}"
         for b, lr in chosen.items()))
 
-    if others:
+    if others or len(searched) < len(seeds):
         progress.line("timing: each batch size's chosen rate again, "
                       f"{' and '.join(engines)} back to back for each seed")
         for batch_size in batch_sizes:
@@ -844,11 +859,15 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
             if lr is None:
                 continue
             group = run(engines, batch_size, lr, "timing")
-            _set_targets(group, targets)
-            _project(group, search)
             for row in group:
                 row["chosen"] = True
             rows += group
+        # Seeds the search did not run on get their targets from the timing runs
+        # (those of searched seeds repeat search runs, so theirs do not change).
+        _set_targets(rows, _targets(rows, search))
+        for batch_size in batch_sizes:
+            _project([r for r in rows if r["phase"] == "timing"
+                      and r["batch"] == _batch_label(batch_size)], search)
     return rows
 
 
@@ -863,7 +882,7 @@ def _parse_seeds(seeds):
 def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
                         learning_rates=LEARNING_RATES, seeds=None, hidden=None,
                         max_epochs=None, patience=None, budget=None,
-                        engines=ENGINES, threads=1,
+                        search_seeds=None, engines=ENGINES, threads=1,
                         evals_per_epoch=EVALS_PER_EPOCH, exhaustive=False,
                         target=None, verbose=1, as_frame="auto"):
     """Train the same network with on-line, mini-batch and full-batch gradient
@@ -903,6 +922,10 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
         a run cut short before the target reports a projected time. None takes
         the dataset's default (30 s for ``large`` and ``digits-x10``, none
         otherwise); 0 means no budget.
+    search_seeds : int, default=None
+        Search the learning rates on the first this many seeds only (every
+        seed then runs at the chosen rates); None takes the dataset's default
+        (1 for ``large``, all seeds otherwise).
     engines : sequence of {"fastsgd", "sklearn"}, default=("fastsgd", "sklearn")
         The first one searches the learning rates.
     threads : int or None, default=1
@@ -956,7 +979,7 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
             name = os.fspath(name)
             settings = _resolve_settings(
                 name if name in DATASETS else "csv", hidden, max_epochs, patience,
-                seeds, budget)
+                seeds, budget, search_seeds)
             rows += _compare_dataset(
                 name, batch_sizes=batch_sizes, learning_rates=learning_rates,
                 seeds=_parse_seeds(settings.seeds), settings=settings,
@@ -1640,8 +1663,16 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
         "to reach its best if that is longer, or at `max_epochs`; test "
         "accuracy is read at the best hold-out point and decides nothing.",
         f"- Target: {100 * TARGET_FRACTION:g}% of the best hold-out accuracy any run "
-        "reached at that seed. Epochs, updates and seconds to target are means over "
-        "the seeds that reached it ((k/n) says how many did).",
+        "of the searching engine reached at that seed. Epochs, updates and seconds "
+        "to target are means over the seeds that reached it ((k/n) says how many "
+        "did).",
+        "- Timing: after the search, each batch size's chosen rate runs again for "
+        "every seed with every engine back to back, so that load on a shared "
+        "machine hits them alike; the other engines stop once they match the "
+        "searching engine's best hold-out accuracy (the trajectories are the same) "
+        "or spend their time budget, in which case their time to target is shown "
+        "as a lower bound with a projection (the same epochs to target at their "
+        "own measured seconds per epoch).",
         "- Seconds are training only: fastsgd's shuffles and kernel calls; "
         "scikit-learn's `fit` minus the hold-out evaluations made inside it "
         "(through a probe on its per-batch `_backprop`), so they include its input "
@@ -1656,6 +1687,9 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
         drows = [r for r in rows if r["dataset"] == dataset]
         s0 = next(s for s in summary if s["dataset"] == dataset)
         engines = list(dict.fromkeys(r["engine"] for r in drows))
+        searched = sorted({r["seed"] for r in drows if r.get("phase") == "search"})
+        on = ("" if searched == sorted({r["seed"] for r in drows})
+              else f" on seed {', '.join(map(str, searched))}")
         lines += [
             "",
             f"## {dataset}",
@@ -1664,7 +1698,8 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
             f"{s0['n_test']:,} test rows, {s0['n_features']} features, "
             f"{s0['n_classes']} classes; network {s0['n_features']}-{s0['hidden']}-"
             f"{1 if s0['n_classes'] == 2 else s0['n_classes']}. Engines: "
-            f"{', '.join(engines)} ({engines[0]} searched the learning rates).",
+            f"{', '.join(engines)} ({engines[0]} searched the learning rates{on}; "
+            "every seed then ran at the chosen rates).",
             "",
             "### Accuracy and learning rates",
             "",
@@ -1693,7 +1728,8 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
             "",
             "### Hold-out accuracy (%) over the learning-rate grid",
             "",
-            f"Mean over seeds of each run's best hold-out accuracy ({engines[0]}); "
+            f"Mean over the searched seeds of each run's best hold-out accuracy "
+            f"({engines[0]}); "
             "bold: chosen; `·`: skipped (the accuracy had already fallen twice).",
             "",
             _grid_table(drows, dataset, engines[0]),
@@ -1758,6 +1794,10 @@ def add_arguments(parser):
         "--seeds", type=int, default=None, metavar="N",
         help="number of seeds (0..N-1), each with its own split, initial weights and "
              "shuffles. Default: 3 (2 for large); 2 more with --full.")
+    parser.add_argument(
+        "--search-seeds", type=int, metavar="N",
+        help="search the learning rates on the first N seeds only; every seed then "
+             "runs at the chosen rates. Default: 1 for large, all seeds otherwise.")
     parser.add_argument(
         "--hidden", type=int, metavar="UNITS",
         help="hidden units. Default: 64 for digits and large, 32 otherwise.")
@@ -1825,7 +1865,8 @@ def run(args):
                 name, batch_sizes=args.batch_sizes,
                 learning_rates=args.learning_rates, seeds=seeds, hidden=args.hidden,
                 max_epochs=args.max_epochs, patience=args.patience,
-                budget=args.budget, engines=args.engines,
+                budget=args.budget, search_seeds=args.search_seeds,
+                engines=args.engines,
                 threads=args.threads or None, evals_per_epoch=args.evals_per_epoch,
                 exhaustive=args.exhaustive, target=args.target, verbose=args.verbose,
                 as_frame=False,

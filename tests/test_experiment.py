@@ -279,6 +279,18 @@ def test_summary_has_one_row_per_engine_and_batch(tiny_runs):
     assert "sklearn / fastsgd" in text and len(text.splitlines()) == 2 + 3
 
 
+def test_search_on_fewer_seeds():
+    runs = compare_batch_sizes("iris", **dict(TINY, seeds=2, search_seeds=1,
+                                              engines=("fastsgd",)))
+    assert {r["seed"] for r in runs if r["phase"] == "search"} == {0}
+    timing = [r for r in runs if r["phase"] == "timing"]
+    assert {r["seed"] for r in timing} == {0, 1} and all(r["chosen"] for r in timing)
+    for seed in (0, 1):
+        best = max(r["best_holdout"] for r in runs if r["seed"] == seed)
+        assert all(r["target"] == pytest.approx(0.99 * best)
+                   for r in runs if r["seed"] == seed)
+
+
 def test_pandas_frame_when_asked(tiny_runs):
     pd = pytest.importorskip("pandas")
     frame = compare_batch_sizes("iris", **dict(TINY, as_frame=True, seeds=1,
