@@ -416,6 +416,17 @@ def test_cli_reads_a_csv_dataset(tmp_path, monkeypatch):
     assert set(y_read) == set(names)
 
 
+def test_cli_compares_across_datasets(tmp_path, monkeypatch, capsys):
+    args = ["compare", "--dataset", "iris,wine", "--engines", "fastsgd",
+            "--batch-sizes", "1,full", "--learning-rates", "0.3", "--seeds", "1",
+            "--max-epochs", "5", "-q", "--out", str(tmp_path)]
+    assert _main(args, monkeypatch) == 0
+    assert "on-line against full batch" in capsys.readouterr().out
+    report = (tmp_path / "report.md").read_text()
+    assert "## iris" in report and "## wine" in report
+    assert "## Across datasets" in report
+
+
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "nope"], "unknown dataset"),
     (["--engines", "torch"], "engines must be among"),
