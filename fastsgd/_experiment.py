@@ -781,9 +781,9 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
            if settings.budget else "")
     )
     search, *others = engines
-    progress.line(f"{search} searches the learning rates (largest first); "
-                  f"{', '.join(others) or 'no other engine'} then "
-                  "run(s) at each batch size's chosen rate")
+    progress.line(f"{search} searches the learning rates of each batch size, largest "
+                  "first" + (f"; then {', '.join(engines)} run each batch size's "
+                             "chosen rate" if others else ""))
 
     def run(engines, batch_size, lr, phase, seeds=seeds):
         """Every seed with every engine, engines interleaved seed by seed so that
