@@ -1268,6 +1268,29 @@ def speed_table(summary, dataset, markdown=False):
     return _table(headers, rows, markdown)
 
 
+def edge_notes(summary, dataset):
+    """Warnings for chosen learning rates at the edge of the grid, where a rate
+    beyond it might have done better."""
+    fast = [s for s in summary if s["dataset"] == dataset and "learning_rate" in s]
+    if not fast:
+        return []
+    search = fast[0]["engine"]
+    grid = sorted({lr for s in fast if s["engine"] == search
+                   for lr in s["learning_rates_run"]})
+    notes = []
+    for s in fast:
+        if s["engine"] != search or len(grid) < 2:
+            continue
+        for edge, word, flag in ((grid[0], "smallest", "smaller"),
+                                 (grid[-1], "largest", "larger")):
+            if s["learning_rate"] == edge:
+                notes.append(
+                    f"batch {s['batch']}'s chosen learning rate ({edge:g}) is the "
+                    f"{word} in the grid: a {flag} one might do better "
+                    "(extend --learning-rates)")
+    return notes
+
+
 def cross_dataset_table(summary, markdown=False):
     """On-line against full batch on every dataset of a comparison."""
     rows = []
@@ -1722,6 +1745,8 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
             "",
             accuracy_table(summary, dataset, markdown=True),
             "",
+            *[f"Note: {n}." for n in edge_notes(summary, dataset)],
+            *([""] if edge_notes(summary, dataset) else []),
             "### Speed to the target",
             "",
             speed_table(summary, dataset, markdown=True),
@@ -1907,6 +1932,8 @@ def run(args):
         print(f"{dataset}: accuracy and learning rates (chosen on hold-out; "
               "mean ± sd over seeds)")
         print(accuracy_table(summary, dataset))
+        for note in edge_notes(summary, dataset):
+            print(f"note: {note}")
         print()
         print(f"{dataset}: to {100 * TARGET_FRACTION:g}% of the best hold-out "
               "accuracy (training seconds only)")

@@ -291,6 +291,15 @@ def test_search_on_fewer_seeds():
                    for r in runs if r["seed"] == seed)
 
 
+def test_chosen_rates_at_the_grid_edge_are_flagged(tiny_runs):
+    summary = summarize(tiny_runs)
+    notes = _experiment.edge_notes(summary, "iris")
+    edges = [s for s in summary if s["engine"] == "fastsgd"
+             and s["learning_rate"] in (0.03, 0.3)]
+    assert len(notes) == len(edges) == 3  # the grid is just (0.03, 0.3)
+    assert all("in the grid" in n for n in notes)
+
+
 def test_pandas_frame_when_asked(tiny_runs):
     pd = pytest.importorskip("pandas")
     frame = compare_batch_sizes("iris", **dict(TINY, as_frame=True, seeds=1,
