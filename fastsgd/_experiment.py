@@ -88,8 +88,9 @@ SETTINGS = {
     "iris": Settings(hidden=32, max_epochs=1000, patience=50),
     "wine": Settings(hidden=32, max_epochs=1000, patience=50),
     "breast_cancer": Settings(hidden=32, max_epochs=500, patience=30),
-    "large": Settings(hidden=64, max_epochs=100, patience=5, seeds=2, budget=30.0,
-                      search_seeds=1),
+    "large": Settings(
+        hidden=64, max_epochs=100, patience=5, seeds=2, budget=30.0, search_seeds=1
+    ),
     "digits-x10": Settings(hidden=64, max_epochs=100, patience=5, budget=30.0),
     "csv": Settings(hidden=32, max_epochs=300, patience=20),
 }
@@ -103,8 +104,12 @@ def _bundled(name):
     if name == "large":
         # PAPER.md's stand-in for Wilson & Martinez's 20,000-sample speech task.
         return sk_datasets.make_classification(
-            n_samples=25_000, n_features=64, n_informative=32, n_classes=10,
-            n_clusters_per_class=3, random_state=0,
+            n_samples=25_000,
+            n_features=64,
+            n_informative=32,
+            n_classes=10,
+            n_clusters_per_class=3,
+            random_state=0,
         )
     loader = {
         "digits": sk_datasets.load_digits,
@@ -175,8 +180,11 @@ def load_dataset(name, target=None):
     """
     if name in DATASETS:
         X, y = _bundled(name)
-        return np.asarray(X, dtype=np.float64), np.asarray(y), (
-            10 if name == "digits-x10" else 1)
+        return (
+            np.asarray(X, dtype=np.float64),
+            np.asarray(y),
+            (10 if name == "digits-x10" else 1),
+        )
     if os.path.exists(name):
         X, y = _read_csv(name, target)
         return X, y, 1
@@ -229,10 +237,12 @@ def split_dataset(X, y, seed, repeat=1):
     if classes.shape[0] < 2:
         raise ValueError("the target has a single class: there is nothing to compare")
     rows = np.arange(X.shape[0])
-    rest, test = train_test_split(rows, test_size=0.2, stratify=codes,
-                                  random_state=seed)
-    train, holdout = train_test_split(rest, test_size=0.25, stratify=codes[rest],
-                                      random_state=seed)
+    rest, test = train_test_split(
+        rows, test_size=0.2, stratify=codes, random_state=seed
+    )
+    train, holdout = train_test_split(
+        rest, test_size=0.25, stratify=codes[rest], random_state=seed
+    )
     scaler = StandardScaler().fit(X[train])
 
     def part(index, times=1):
@@ -245,8 +255,18 @@ def split_dataset(X, y, seed, repeat=1):
     X_train, y_train = part(train, repeat)
     X_holdout, y_holdout = part(holdout)
     X_test, y_test = part(test)
-    return Split(X_train, y_train, X_holdout, y_holdout, X_test, y_test, train,
-                 holdout, test, classes.shape[0])
+    return Split(
+        X_train,
+        y_train,
+        X_holdout,
+        y_holdout,
+        X_test,
+        y_test,
+        train,
+        holdout,
+        test,
+        classes.shape[0],
+    )
 
 
 # -- one network, one seed -------------------------------------------------------------
@@ -262,7 +282,10 @@ class _Problem:
         self.binary = split.n_classes == 2
         n_outputs = 1 if self.binary else split.n_classes
         self.layout = _network.make_layout(
-            split.X_train.shape[1], [hidden], n_outputs, "tanh",
+            split.X_train.shape[1],
+            [hidden],
+            n_outputs,
+            "tanh",
             "logistic" if self.binary else "softmax",
         )
         self.n_train = split.y_train.shape[0]
@@ -274,12 +297,15 @@ class _Problem:
         self.Y_train = np.ascontiguousarray(Y, dtype=np.float64)
         self.sample_weight = np.ones(self.n_train)
         self._eval = {}
-        for name, X, y in (("holdout", split.X_holdout, split.y_holdout),
-                           ("test", split.X_test, split.y_test)):
+        for name, X, y in (
+            ("holdout", split.X_holdout, split.y_holdout),
+            ("test", split.X_test, split.y_test),
+        ):
             n = X.shape[0]
             out = np.empty((n, n_outputs))
-            work = _network.workspace(self.layout, _network.chunk_rows(self.layout, n),
-                                      np.float64)
+            work = _network.workspace(
+                self.layout, _network.chunk_rows(self.layout, n), np.float64
+            )
             self._eval[name] = (_network.kernel_input(X), n, y, out, work)
 
     def accuracy(self, params, part):
@@ -324,8 +350,10 @@ def _segments(n_rows, batch_size, epoch, evals_per_epoch):
     n_batches = -(-n_rows // batch_size)
     k = min(n_batches, max(1, -(-evals_per_epoch // epoch)))
     cuts = np.unique(np.round(np.linspace(0, n_batches, k + 1)).astype(int))
-    return [(int(b0) * batch_size, min(int(b1) * batch_size, n_rows), int(b1 - b0))
-            for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True)]
+    return [
+        (int(b0) * batch_size, min(int(b1) * batch_size, n_rows), int(b1 - b0))
+        for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
 
 
 class _Diverged(Exception):
@@ -340,8 +368,7 @@ class _Curve:
     """One run's hold-out accuracy at each evaluation, its best point (and that
     point's weights), its training seconds and its stopping rule."""
 
-    def __init__(self, problem, patience, progress, label, stop_at=None,
-                 budget=None):
+    def __init__(self, problem, patience, progress, label, stop_at=None, budget=None):
         self.problem = problem
         self.patience = patience
         self.progress = progress
@@ -402,8 +429,9 @@ class _Curve:
         }
 
 
-def _train_fastsgd(problem, seed, batch_size, learning_rate, max_epochs,
-                   evals_per_epoch, curve):
+def _train_fastsgd(
+    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
+):
     """fastsgd's kernels as ``MLPClassifier(solver="sgd", momentum=0, alpha=0)`` runs
     them, one kernel call per segment of an epoch so that the hold-out can be
     measured in between without the estimator's per-call overhead."""
@@ -414,9 +442,17 @@ def _train_fastsgd(problem, seed, batch_size, learning_rate, max_epochs,
     chunk = _network.chunk_rows(layout, batch_size)
     work = _network.workspace(layout, chunk, params.dtype)
     optimizer = Optimizer(
-        "sgd", layout.n_params, params.dtype, learning_rate_init=learning_rate,
-        lr_schedule="constant", momentum=0.0, nesterovs_momentum=False, power_t=0.5,
-        beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+        "sgd",
+        layout.n_params,
+        params.dtype,
+        learning_rate_init=learning_rate,
+        lr_schedule="constant",
+        momentum=0.0,
+        nesterovs_momentum=False,
+        power_t=0.5,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
     )
     rule_args = optimizer.kernel_args()  # constant: no state, a fixed rate
     order = np.arange(n, dtype=np.intp)
@@ -430,8 +466,17 @@ def _train_fastsgd(problem, seed, batch_size, learning_rate, max_epochs,
         for first, end, batches in _segments(n, batch_size, epoch, evals_per_epoch):
             start = time.perf_counter()
             loss_sum, _, _ = _kernels.train_epoch(
-                layout, params, grads, work, *problem.X_train_args, problem.Y_train,
-                problem.sample_weight, order[first:end], batch_size, chunk, 0.0,
+                layout,
+                params,
+                grads,
+                work,
+                *problem.X_train_args,
+                problem.Y_train,
+                problem.sample_weight,
+                order[first:end],
+                batch_size,
+                chunk,
+                0.0,
                 *rule_args,
             )
             curve.train_seconds += time.perf_counter() - start
@@ -489,8 +534,9 @@ class _SklearnProbe:
         if self.updates == 0:
             weights = self._weights(est)
             self.drawn_equal = all(
-                np.array_equal(w, v) for w, v in zip(weights, self.init_views,
-                                                     strict=True))
+                np.array_equal(w, v)
+                for w, v in zip(weights, self.init_views, strict=True)
+            )
             for w, v in zip(weights, self.init_views, strict=True):
                 np.copyto(w, v)
             self.curve.evaluate(self.init, 0.0, 0)
@@ -509,8 +555,14 @@ class _SklearnProbe:
         if cuts is None:
             cuts = self._cuts[epoch] = {
                 sum(s[2] for s in segments[: i + 1])
-                for segments in [_segments(self.problem.n_train, self.batch_size, epoch,
-                                           self.evals_per_epoch)]
+                for segments in [
+                    _segments(
+                        self.problem.n_train,
+                        self.batch_size,
+                        epoch,
+                        self.evals_per_epoch,
+                    )
+                ]
                 for i in range(len(segments))
             }
         if batches not in cuts:
@@ -537,14 +589,23 @@ class _SklearnProbe:
         return "max_epochs"
 
 
-def _train_sklearn(problem, seed, batch_size, learning_rate, max_epochs,
-                   evals_per_epoch, curve):
+def _train_sklearn(
+    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
+):
     init, _ = initial_weights(problem.layout, seed)
     est = _ProbedSklearnMLP(
-        hidden_layer_sizes=(problem.hidden,), activation="tanh", solver="sgd",
-        alpha=0.0, batch_size=batch_size, learning_rate="constant",
-        learning_rate_init=learning_rate, momentum=0.0, nesterovs_momentum=False,
-        shuffle=True, random_state=seed, max_iter=max_epochs,
+        hidden_layer_sizes=(problem.hidden,),
+        activation="tanh",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=batch_size,
+        learning_rate="constant",
+        learning_rate_init=learning_rate,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        shuffle=True,
+        random_state=seed,
+        max_iter=max_epochs,
         n_iter_no_change=max_epochs + 1,  # the hold-out rule stops it, not its own
     )
     probe = _SklearnProbe(problem, init, batch_size, evals_per_epoch, curve)
@@ -578,30 +639,52 @@ def _batch_label(batch_size):
     return "full" if batch_size == "full" else str(int(batch_size))
 
 
-def _run(problem, dataset, engine, seed, batch_size, learning_rate, settings,
-         evals_per_epoch, threads, progress, stop_at=None, budget=None):
+def _run(
+    problem,
+    dataset,
+    engine,
+    seed,
+    batch_size,
+    learning_rate,
+    settings,
+    evals_per_epoch,
+    threads,
+    progress,
+    stop_at=None,
+    budget=None,
+):
     """One training run, as one row of the runs table; ``stop_at`` and ``budget``
     stop it early (see ``_Curve.stop_reason``)."""
     n = problem.n_train
     rows_per_batch = n if batch_size == "full" else min(int(batch_size), n)
-    label = (f"{dataset} {engine:7s} batch {_batch_label(batch_size):>4s} "
-             f"lr {learning_rate:<6g} seed {seed}")
+    label = (
+        f"{dataset} {engine:7s} batch {_batch_label(batch_size):>4s} "
+        f"lr {learning_rate:<6g} seed {seed}"
+    )
     curve = _Curve(problem, settings.patience, progress, label, stop_at, budget)
     drawn_equal = None
     diverged_at = math.nan
     try:
-        result = _TRAINERS[engine](problem, seed, rows_per_batch, learning_rate,
-                                   settings.max_epochs, evals_per_epoch, curve)
+        result = _TRAINERS[engine](
+            problem,
+            seed,
+            rows_per_batch,
+            learning_rate,
+            settings.max_epochs,
+            evals_per_epoch,
+            curve,
+        )
         if engine == "sklearn":
             stop, drawn_equal = result
         else:
             stop = result
     except _Diverged as exc:
         stop, diverged_at = "diverged", float(exc.args[0])
-    test = (problem.accuracy(curve.best_params, "test") if curve.holdout
-            else math.nan)
-    epochs = max(curve.epoch[-1] if curve.epoch else 0.0, diverged_at
-                 if stop == "diverged" else 0.0)
+    test = problem.accuracy(curve.best_params, "test") if curve.holdout else math.nan
+    epochs = max(
+        curve.epoch[-1] if curve.epoch else 0.0,
+        diverged_at if stop == "diverged" else 0.0,
+    )
     split = problem.split
     return {
         "dataset": dataset,
@@ -660,9 +743,11 @@ def _set_targets(rows, targets):
         target = targets.get(row["seed"], math.nan)
         row["target"] = target
         i = _first_reach(row["curve"], target)
-        for key, name in (("epoch", "epochs_to_target"),
-                          ("updates", "updates_to_target"),
-                          ("seconds", "seconds_to_target")):
+        for key, name in (
+            ("epoch", "epochs_to_target"),
+            ("updates", "updates_to_target"),
+            ("seconds", "seconds_to_target"),
+        ):
             row[name] = math.nan if i is None else float(row["curve"][key][i])
 
 
@@ -674,10 +759,14 @@ def _project(rows, search):
     for row in rows:
         row["seconds_to_target_projected"] = math.nan
         twin = paired.get(row["seed"])
-        if row["stop"] == "budget" and math.isnan(row["seconds_to_target"]) \
-                and twin is not None:
-            row["seconds_to_target_projected"] = (twin["epochs_to_target"]
-                                                  * row["seconds_per_epoch"])
+        if (
+            row["stop"] == "budget"
+            and math.isnan(row["seconds_to_target"])
+            and twin is not None
+        ):
+            row["seconds_to_target_projected"] = (
+                twin["epochs_to_target"] * row["seconds_per_epoch"]
+            )
 
 
 def _choose_learning_rate(rows):
@@ -691,8 +780,9 @@ def _choose_learning_rate(rows):
     stable = {lr: rs for lr, rs in by_lr.items() if not any(r["diverged"] for r in rs)}
     if not stable:
         return None
-    score = {lr: float(np.mean([r["best_holdout"] for r in rs]))
-             for lr, rs in stable.items()}
+    score = {
+        lr: float(np.mean([r["best_holdout"] for r in rs])) for lr, rs in stable.items()
+    }
     tol = 1.0 / rows[0]["n_holdout"]
     best = max(score.values())
 
@@ -742,16 +832,20 @@ class _Progress:
 
 
 def _group_line(engine, batch, lr, rows):
-    accs = " ".join(f"{r['best_holdout']:.4f}" if not r["diverged"] else "  div "
-                    for r in rows)
+    accs = " ".join(
+        f"{r['best_holdout']:.4f}" if not r["diverged"] else "  div " for r in rows
+    )
     epochs = " ".join(f"{r['epochs']:.3g}" for r in rows)
     seconds = sum(r["seconds"] for r in rows)
-    return (f"  {engine:7s} batch {batch:>4s}  lr {lr:<6g} hold-out {accs}  "
-            f"epochs {epochs}  {seconds:.3g} s")
+    return (
+        f"  {engine:7s} batch {batch:>4s}  lr {lr:<6g} hold-out {accs}  "
+        f"epochs {epochs}  {seconds:.3g} s"
+    )
 
 
-def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget,
-                      search_seeds):
+def _resolve_settings(
+    dataset, hidden, max_epochs, patience, seeds, budget, search_seeds
+):
     base = SETTINGS.get(dataset, SETTINGS["csv"])
     return Settings(
         hidden=base.hidden if hidden is None else int(hidden),
@@ -763,12 +857,26 @@ def _resolve_settings(dataset, hidden, max_epochs, patience, seeds, budget,
     )
 
 
-def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
-                     engines, threads, evals_per_epoch, exhaustive, target, progress):
+def _compare_dataset(
+    dataset,
+    *,
+    batch_sizes,
+    learning_rates,
+    seeds,
+    settings,
+    engines,
+    threads,
+    evals_per_epoch,
+    exhaustive,
+    target,
+    progress,
+):
     X, y, repeat = load_dataset(dataset, target)
     name = Path(dataset).stem if dataset not in DATASETS else dataset
-    problems = {seed: _Problem(split_dataset(X, y, seed, repeat), settings.hidden)
-                for seed in seeds}
+    problems = {
+        seed: _Problem(split_dataset(X, y, seed, repeat), settings.hidden)
+        for seed in seeds
+    }
     first = problems[seeds[0]]
     progress.line(
         f"{name}: {first.n_train} train / {first.split.y_holdout.shape[0]} hold-out / "
@@ -777,13 +885,22 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
         f"{'-'.join(str(u) for u in first.layout.units)} tanh; BLAS threads "
         f"{threads}; max {settings.max_epochs} epochs, patience {settings.patience}"
         f", {len(seeds)} seeds"
-        + (f", {settings.budget:g} s budget per run after the search"
-           if settings.budget else "")
+        + (
+            f", {settings.budget:g} s budget per run after the search"
+            if settings.budget
+            else ""
+        )
     )
     search, *others = engines
-    progress.line(f"{search} searches the learning rates of each batch size, largest "
-                  "first" + (f"; then {', '.join(engines)} run each batch size's "
-                             "chosen rate" if others else ""))
+    progress.line(
+        f"{search} searches the learning rates of each batch size, largest "
+        "first"
+        + (
+            f"; then {', '.join(engines)} run each batch size's chosen rate"
+            if others
+            else ""
+        )
+    )
 
     def run(engines, batch_size, lr, phase, seeds=seeds):
         """Every seed with every engine, engines interleaved seed by seed so that
@@ -798,15 +915,28 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
                 stop_at = budget = None
                 if paired is not None:
                     stop_at, budget = paired["best_holdout"], settings.budget
-                row = _run(problems[seed], name, engine, seed, batch_size, lr,
-                           settings, evals_per_epoch, threads, progress,
-                           stop_at=stop_at, budget=budget)
+                row = _run(
+                    problems[seed],
+                    name,
+                    engine,
+                    seed,
+                    batch_size,
+                    lr,
+                    settings,
+                    evals_per_epoch,
+                    threads,
+                    progress,
+                    stop_at=stop_at,
+                    budget=budget,
+                )
                 paired = paired or row
                 row["phase"] = phase
                 progress.line(
                     f"    {engine} seed {seed}: hold-out {row['best_holdout']:.4f} at "
                     f"epoch {row['best_epoch']:.3g}, {row['epochs']:.3g} epochs, "
-                    f"{row['seconds']:.3g} s ({row['stop']})", level=2)
+                    f"{row['seconds']:.3g} s ({row['stop']})",
+                    level=2,
+                )
                 groups[engine].append(row)
         for engine, group in groups.items():
             progress.line(_group_line(engine, _batch_label(batch_size), lr, group))
@@ -816,8 +946,10 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
     tol = 1.0 / first.split.y_holdout.shape[0]
     searched = seeds[: settings.search_seeds or len(seeds)]
     if len(searched) < len(seeds):
-        progress.line(f"the search runs on seed {', '.join(map(str, searched))}; "
-                      "every seed then runs at the chosen rates")
+        progress.line(
+            f"the search runs on seed {', '.join(map(str, searched))}; "
+            "every seed then runs at the chosen rates"
+        )
     for batch_size in batch_sizes:
         best, worse = -1.0, 0
         for lr in sorted(learning_rates, reverse=True):
@@ -833,9 +965,11 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
             if worse >= 2 and not exhaustive:
                 skipped = [g for g in learning_rates if g < lr]
                 if skipped:
-                    progress.line(f"  {search:7s} batch {_batch_label(batch_size):>4s}"
-                                  f"  skip lr {', '.join(f'{g:g}' for g in skipped)}:"
-                                  " two smaller rates already fell below the best")
+                    progress.line(
+                        f"  {search:7s} batch {_batch_label(batch_size):>4s}"
+                        f"  skip lr {', '.join(f'{g:g}' for g in skipped)}:"
+                        " two smaller rates already fell below the best"
+                    )
                 break
 
     targets = _targets(rows, search)
@@ -843,17 +977,22 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
     chosen = {}
     for batch_size in batch_sizes:
         label = _batch_label(batch_size)
-        chosen[label] = _choose_learning_rate(
-            [r for r in rows if r["batch"] == label])
+        chosen[label] = _choose_learning_rate([r for r in rows if r["batch"] == label])
     for row in rows:
         row["chosen"] = row["learning_rate"] == chosen[row["batch"]]
-    progress.line("chosen learning rates: " + ", ".join(
-        f"batch {b} -> {'none' if lr is None else f'{lr:g}'}"
-        for b, lr in chosen.items()))
+    progress.line(
+        "chosen learning rates: "
+        + ", ".join(
+            f"batch {b} -> {'none' if lr is None else f'{lr:g}'}"
+            for b, lr in chosen.items()
+        )
+    )
 
     if others or len(searched) < len(seeds):
-        progress.line("timing: each batch size's chosen rate again, "
-                      f"{' and '.join(engines)} back to back for each seed")
+        progress.line(
+            "timing: each batch size's chosen rate again, "
+            f"{' and '.join(engines)} back to back for each seed"
+        )
         for batch_size in batch_sizes:
             lr = chosen[_batch_label(batch_size)]
             if lr is None:
@@ -866,8 +1005,14 @@ def _compare_dataset(dataset, *, batch_sizes, learning_rates, seeds, settings,
         # (those of searched seeds repeat search runs, so theirs do not change).
         _set_targets(rows, _targets(rows, search))
         for batch_size in batch_sizes:
-            _project([r for r in rows if r["phase"] == "timing"
-                      and r["batch"] == _batch_label(batch_size)], search)
+            _project(
+                [
+                    r
+                    for r in rows
+                    if r["phase"] == "timing" and r["batch"] == _batch_label(batch_size)
+                ],
+                search,
+            )
     return rows
 
 
@@ -879,12 +1024,25 @@ def _parse_seeds(seeds):
     return [int(s) for s in seeds]
 
 
-def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
-                        learning_rates=LEARNING_RATES, seeds=None, hidden=None,
-                        max_epochs=None, patience=None, budget=None,
-                        search_seeds=None, engines=ENGINES, threads=1,
-                        evals_per_epoch=EVALS_PER_EPOCH, exhaustive=False,
-                        target=None, verbose=1, as_frame="auto"):
+def compare_batch_sizes(
+    dataset="digits",
+    *,
+    batch_sizes=BATCH_SIZES,
+    learning_rates=LEARNING_RATES,
+    seeds=None,
+    hidden=None,
+    max_epochs=None,
+    patience=None,
+    budget=None,
+    search_seeds=None,
+    engines=ENGINES,
+    threads=1,
+    evals_per_epoch=EVALS_PER_EPOCH,
+    exhaustive=False,
+    target=None,
+    verbose=1,
+    as_frame="auto",
+):
     """Train the same network with on-line, mini-batch and full-batch gradient
     descent and measure accuracy and epochs, updates and seconds to a target.
 
@@ -978,15 +1136,26 @@ def compare_batch_sizes(dataset="digits", *, batch_sizes=BATCH_SIZES,
         for name in datasets:
             name = os.fspath(name)
             settings = _resolve_settings(
-                name if name in DATASETS else "csv", hidden, max_epochs, patience,
-                seeds, budget, search_seeds)
+                name if name in DATASETS else "csv",
+                hidden,
+                max_epochs,
+                patience,
+                seeds,
+                budget,
+                search_seeds,
+            )
             rows += _compare_dataset(
-                name, batch_sizes=batch_sizes, learning_rates=learning_rates,
-                seeds=_parse_seeds(settings.seeds), settings=settings,
+                name,
+                batch_sizes=batch_sizes,
+                learning_rates=learning_rates,
+                seeds=_parse_seeds(settings.seeds),
+                settings=settings,
                 engines=engines,
                 threads=_blas_threads() if threads is None else threads,
-                evals_per_epoch=int(evals_per_epoch), exhaustive=exhaustive,
-                target=target, progress=progress,
+                evals_per_epoch=int(evals_per_epoch),
+                exhaustive=exhaustive,
+                target=target,
+                progress=progress,
             )
     return _as_table(rows, as_frame)
 
@@ -1060,24 +1229,41 @@ def summarize(runs):
         if key not in keys:
             keys.append(key)
     for dataset, engine, batch in keys:
-        group = [r for r in rows if (r["dataset"], r["engine"], r["batch"])
-                 == (dataset, engine, batch)]
+        group = [
+            r
+            for r in rows
+            if (r["dataset"], r["engine"], r["batch"]) == (dataset, engine, batch)
+        ]
         lrs = sorted({r["learning_rate"] for r in group})
-        stable = [lr for lr in lrs if not any(
-            r["diverged"] for r in group if r["learning_rate"] == lr)]
-        useful = [lr for lr in lrs if not any(
-            math.isnan(r["epochs_to_target"]) for r in group
-            if r["learning_rate"] == lr)]
-        phase = ("timing" if any(r.get("phase") == "timing" for r in group)
-                 else "search")
+        stable = [
+            lr
+            for lr in lrs
+            if not any(r["diverged"] for r in group if r["learning_rate"] == lr)
+        ]
+        useful = [
+            lr
+            for lr in lrs
+            if not any(
+                math.isnan(r["epochs_to_target"])
+                for r in group
+                if r["learning_rate"] == lr
+            )
+        ]
+        phase = "timing" if any(r.get("phase") == "timing" for r in group) else "search"
         chosen = [r for r in group if r["chosen"] and r.get("phase", "search") == phase]
         first = group[0]
         entry = {
-            "dataset": dataset, "engine": engine, "batch": batch,
-            "batch_size": first["batch_size"], "n_train": first["n_train"],
-            "n_holdout": first["n_holdout"], "n_test": first["n_test"],
-            "n_features": first["n_features"], "n_classes": first["n_classes"],
-            "hidden": first["hidden"], "threads": first["threads"],
+            "dataset": dataset,
+            "engine": engine,
+            "batch": batch,
+            "batch_size": first["batch_size"],
+            "n_train": first["n_train"],
+            "n_holdout": first["n_holdout"],
+            "n_test": first["n_test"],
+            "n_features": first["n_features"],
+            "n_classes": first["n_classes"],
+            "hidden": first["hidden"],
+            "threads": first["threads"],
             "updates_per_epoch": first["updates_per_epoch"],
             "largest_stable_lr": stable[-1] if stable else math.nan,
             "largest_lr_to_target": useful[-1] if useful else math.nan,
@@ -1089,23 +1275,32 @@ def summarize(runs):
             continue
         entry["learning_rate"] = chosen[0]["learning_rate"]
         entry["learning_rate_summed"] = chosen[0]["learning_rate_summed"]
-        for name, col in (("holdout", "best_holdout"), ("test", "test_at_best"),
-                          ("epochs_to_target", "epochs_to_target"),
-                          ("updates_to_target", "updates_to_target"),
-                          ("seconds_to_target", "seconds_to_target"),
-                          ("epochs", "epochs")):
+        for name, col in (
+            ("holdout", "best_holdout"),
+            ("test", "test_at_best"),
+            ("epochs_to_target", "epochs_to_target"),
+            ("updates_to_target", "updates_to_target"),
+            ("seconds_to_target", "seconds_to_target"),
+            ("epochs", "epochs"),
+        ):
             entry[name], entry[name + "_sd"] = _mean_sd([r[col] for r in chosen])
         entry["reached"] = sum(not math.isnan(r["seconds_to_target"]) for r in chosen)
-        cut = [r for r in chosen if r["stop"] == "budget"
-               and math.isnan(r["seconds_to_target"])]
+        cut = [
+            r
+            for r in chosen
+            if r["stop"] == "budget" and math.isnan(r["seconds_to_target"])
+        ]
         entry["over_budget"] = len(cut)
         entry["at_cap"] = sum(r["stop"] == "max_epochs" for r in chosen)
-        entry["seconds_to_target_lower"] = (min(r["seconds"] for r in cut) if cut
-                                            else math.nan)
+        entry["seconds_to_target_lower"] = (
+            min(r["seconds"] for r in cut) if cut else math.nan
+        )
         entry["seconds_to_target_projected"] = _mean_sd(
-            [r.get("seconds_to_target_projected", math.nan) for r in cut])[0]
-        entry["seconds_per_epoch"] = (sum(r["seconds"] for r in chosen)
-                                      / sum(r["epochs"] for r in chosen))
+            [r.get("seconds_to_target_projected", math.nan) for r in cut]
+        )[0]
+        entry["seconds_per_epoch"] = sum(r["seconds"] for r in chosen) / sum(
+            r["epochs"] for r in chosen
+        )
         entry["target"] = float(np.mean([r["target"] for r in chosen]))
         out.append(entry)
     return out
@@ -1130,8 +1325,9 @@ def _duration(seconds, sd=None):
     """``seconds`` (and a standard deviation) in a readable unit: µs, ms or s."""
     if seconds is None or math.isnan(seconds):
         return "—"
-    scale, unit = ((1e6, "µs") if seconds < 1e-3 else (1e3, "ms") if seconds < 1
-                   else (1.0, "s"))
+    scale, unit = (
+        (1e6, "µs") if seconds < 1e-3 else (1e3, "ms") if seconds < 1 else (1.0, "s")
+    )
     text = _significant(seconds * scale, 3)
     if sd is not None and not math.isnan(sd):
         text += " ± " + _significant(sd * scale, 2)
@@ -1148,18 +1344,23 @@ def _table(headers, rows, markdown):
     """Rows of strings as an aligned text table or a markdown table (first
     column left-aligned, the others right-aligned)."""
     if markdown:
-        lines = ["| " + " | ".join(headers) + " |",
-                 "|" + "|".join([":---"] + ["---:"] * (len(headers) - 1)) + "|"]
+        lines = [
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join([":---"] + ["---:"] * (len(headers) - 1)) + "|",
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
     def fmt(cells):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
-    return "\n".join([fmt(headers), fmt(["-" * w for w in widths])]
-                     + [fmt(r) for r in rows])
+    return "\n".join(
+        [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+    )
 
 
 def _by_engine(summary, dataset):
@@ -1190,16 +1391,29 @@ def accuracy_table(summary, dataset, markdown=False):
         stable = _fmt(s["largest_stable_lr"], "g")
         if s["largest_stable_lr"] == top:
             stable = "≥ " + stable
-        row = [batch, f"{s['updates_per_epoch']:,}",
-               _fmt(s.get("learning_rate"), "g"),
-               _fmt(s.get("learning_rate_summed"), ".3g"),
-               _fmt(s["largest_lr_to_target"], "g"), stable]
+        row = [
+            batch,
+            f"{s['updates_per_epoch']:,}",
+            _fmt(s.get("learning_rate"), "g"),
+            _fmt(s.get("learning_rate_summed"), ".3g"),
+            _fmt(s["largest_lr_to_target"], "g"),
+            stable,
+        ]
         for part in ("holdout", "test"):
-            row.append(_pm(s.get(part, math.nan), s.get(part + "_sd", math.nan),
-                           decimals, 100))
+            row.append(
+                _pm(s.get(part, math.nan), s.get(part + "_sd", math.nan), decimals, 100)
+            )
         rows.append(row)
-    headers = ["batch", "updates/epoch", "lr", "lr (W&M)", "max lr to target",
-               "no divergence up to", "hold-out %", "test %"]
+    headers = [
+        "batch",
+        "updates/epoch",
+        "lr",
+        "lr (W&M)",
+        "max lr to target",
+        "no divergence up to",
+        "hold-out %",
+        "test %",
+    ]
     return _table(headers, rows, markdown)
 
 
@@ -1224,7 +1438,8 @@ def _time_cell(s):
     if s.get("over_budget"):
         text += ("; " if text else "") + (
             f"> {_duration(s['seconds_to_target_lower'])} "
-            f"(≈ {_duration(s['seconds_to_target_projected'])} projected)")
+            f"(≈ {_duration(s['seconds_to_target_projected'])} projected)"
+        )
     return text or f"— (0/{s['seeds']})"
 
 
@@ -1249,21 +1464,31 @@ def speed_table(summary, dataset, markdown=False):
         if "learning_rate" not in s:
             rows.append([batch] + ["—"] * (len(headers) - 1))
             continue
-        row = [batch, _pm(s["epochs_to_target"], s["epochs_to_target_sd"], ".2g")
-               + _reached(s), _fmt(s["updates_to_target"], ",.0f")]
+        row = [
+            batch,
+            _pm(s["epochs_to_target"], s["epochs_to_target_sd"], ".2g") + _reached(s),
+            _fmt(s["updates_to_target"], ",.0f"),
+        ]
         row += [_time_cell(per_engine.get(e, {})) for e in engines]
         if both:
-            f, _ = _effective_seconds(per_engine["fastsgd"]) \
-                if "fastsgd" in per_engine else (math.nan, False)
-            k, projected = _effective_seconds(per_engine["sklearn"]) \
-                if "sklearn" in per_engine else (math.nan, False)
+            f, _ = (
+                _effective_seconds(per_engine["fastsgd"])
+                if "fastsgd" in per_engine
+                else (math.nan, False)
+            )
+            k, projected = (
+                _effective_seconds(per_engine["sklearn"])
+                if "sklearn" in per_engine
+                else (math.nan, False)
+            )
             cell = "—"
             if f > 0 and not math.isnan(k):
                 cell = ("≈ " if projected else "") + _significant(k / f, 3) + "×"
             row.append(cell)
         for e in engines:
-            row.append(_duration(per_engine.get(e, {}).get("seconds_per_epoch",
-                                                           math.nan)))
+            row.append(
+                _duration(per_engine.get(e, {}).get("seconds_per_epoch", math.nan))
+            )
         rows.append(row)
     return _table(headers, rows, markdown)
 
@@ -1275,19 +1500,23 @@ def edge_notes(summary, dataset):
     if not fast:
         return []
     search = fast[0]["engine"]
-    grid = sorted({lr for s in fast if s["engine"] == search
-                   for lr in s["learning_rates_run"]})
+    grid = sorted(
+        {lr for s in fast if s["engine"] == search for lr in s["learning_rates_run"]}
+    )
     notes = []
     for s in fast:
         if s["engine"] != search or len(grid) < 2:
             continue
-        for edge, word, flag in ((grid[0], "smallest", "smaller"),
-                                 (grid[-1], "largest", "larger")):
+        for edge, word, flag in (
+            (grid[0], "smallest", "smaller"),
+            (grid[-1], "largest", "larger"),
+        ):
             if s["learning_rate"] == edge:
                 notes.append(
                     f"batch {s['batch']}'s chosen learning rate ({edge:g}) is the "
                     f"{word} in the grid: a {flag} one might do better "
-                    "(extend --learning-rates)")
+                    "(extend --learning-rates)"
+                )
     return notes
 
 
@@ -1298,19 +1527,38 @@ def cross_dataset_table(summary, markdown=False):
         per_batch = _by_engine(summary, dataset)
         online = (per_batch.get("1") or {}).get("fastsgd")
         full = (per_batch.get("full") or {}).get("fastsgd")
-        if online is None or full is None or "learning_rate" not in online \
-                or "learning_rate" not in full:
+        if (
+            online is None
+            or full is None
+            or "learning_rate" not in online
+            or "learning_rate" not in full
+        ):
             continue
         ratio = full["epochs_to_target"] / online["epochs_to_target"]
-        rows.append([dataset, f"{online['n_train']:,}",
-                     _fmt(online["epochs_to_target"]) + _reached(online),
-                     _fmt(full["epochs_to_target"]) + _reached(full),
-                     _fmt(ratio, ".3g"),
-                     _duration(online["seconds_to_target"]),
-                     _duration(full["seconds_to_target"])])
-    return _table(["dataset", "train rows", "epochs on-line", "epochs full",
-                   "full / on-line", "time on-line (fastsgd)", "time full (fastsgd)"],
-                  rows, markdown)
+        rows.append(
+            [
+                dataset,
+                f"{online['n_train']:,}",
+                _fmt(online["epochs_to_target"]) + _reached(online),
+                _fmt(full["epochs_to_target"]) + _reached(full),
+                _fmt(ratio, ".3g"),
+                _duration(online["seconds_to_target"]),
+                _duration(full["seconds_to_target"]),
+            ]
+        )
+    return _table(
+        [
+            "dataset",
+            "train rows",
+            "epochs on-line",
+            "epochs full",
+            "full / on-line",
+            "time on-line (fastsgd)",
+            "time full (fastsgd)",
+        ],
+        rows,
+        markdown,
+    )
 
 
 # -- what the paper predicts -----------------------------------------------------------
@@ -1340,53 +1588,68 @@ def findings(summary, dataset):
     capped = [s for s in fast if s.get("at_cap") == s["seeds"]]
     cap_note = ""
     if capped:
-        cap_note = (f"; every run of batch {', '.join(s['batch'] for s in capped)} "
-                    f"was still improving at the {capped[0]['epochs']:.0f}-epoch "
-                    "cap, so these accuracies are those of the epoch budget")
+        cap_note = (
+            f"; every run of batch {', '.join(s['batch'] for s in capped)} "
+            f"was still improving at the {capped[0]['epochs']:.0f}-epoch "
+            "cap, so these accuracies are those of the epoch budget"
+        )
 
     # 1. Accuracy, at each batch size's own learning rate.
     tests = [s["test"] for s in fast]
     spread = max(tests) - min(tests)
     bar = max(0.01, 2.0 / fast[0]["n_test"])
     by_test = ", ".join(f"{s['batch']}: {100 * s['test']:.1f}%" for s in fast)
-    out.append((
-        "Accuracy is about equal across batch sizes once the learning rate is tuned",
-        spread <= bar,
-        f"mean test accuracy by batch {by_test}: a spread of {100 * spread:.1f} "
-        f"points (hold-out {100 * min(s['holdout'] for s in fast):.1f}–"
-        f"{100 * max(s['holdout'] for s in fast):.1f}%); the bar for 'about equal' "
-        f"is {100 * bar:.1f} points (1 point or 2 test samples, whichever is more)"
-        + cap_note,
-    ))
+    out.append(
+        (
+            "Accuracy is about equal across batch sizes once the learning rate is "
+            "tuned",
+            spread <= bar,
+            f"mean test accuracy by batch {by_test}: a spread of {100 * spread:.1f} "
+            f"points (hold-out {100 * min(s['holdout'] for s in fast):.1f}–"
+            f"{100 * max(s['holdout'] for s in fast):.1f}%); the bar for 'about equal' "
+            f"is {100 * bar:.1f} points (1 point or 2 test samples, whichever is more)"
+            + cap_note,
+        )
+    )
 
     # 2. Epochs to target: on-line against the largest batch, and what happens
     # in between.
     epochs = [s["epochs_to_target"] for s in fast]
-    text = ", ".join(f"{s['batch']}: {_fmt(e, '.3g')}{_reached(s)}"
-                     for e, s in zip(epochs, fast, strict=True))
+    text = ", ".join(
+        f"{s['batch']}: {_fmt(e, '.3g')}{_reached(s)}"
+        for e, s in zip(epochs, fast, strict=True)
+    )
     if not math.isnan(epochs[0]):
         last = fast[-1]
         missed = math.isnan(epochs[-1])
         ratio = math.inf if missed else epochs[-1] / epochs[0]
         middle = [e for e in epochs[1:-1] if not math.isnan(e)]
         if missed:
-            text += (f". Batch {last['batch']} never reached the target within "
-                     f"{last['epochs']:.0f} epochs")
+            text += (
+                f". Batch {last['batch']} never reached the target within "
+                f"{last['epochs']:.0f} epochs"
+            )
         else:
-            text += (f". Batch {last['batch']} needs {_significant(ratio, 3)}× the "
-                     f"epochs of batch {fast[0]['batch']}")
+            text += (
+                f". Batch {last['batch']} needs {_significant(ratio, 3)}× the "
+                f"epochs of batch {fast[0]['batch']}"
+            )
         if middle:
             lo, hi = min(middle) / epochs[0], max(middle) / epochs[0]
             span = f"{lo:.2g}×" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}–{hi:.2g}×"
-            text += (f"; the batch sizes in between need {span} the on-line epochs"
-                     + (" (about the same)" if hi <= 1.5 else ""))
-        out.append((
-            "Epochs to target grow with the batch size",
-            bool(ratio >= 2),
-            "epochs to 99% of the best hold-out accuracy, by batch: " + text
-            + " (holds when the largest batch needs at least twice the on-line "
-            "epochs or never gets there)",
-        ))
+            text += f"; the batch sizes in between need {span} the on-line epochs" + (
+                " (about the same)" if hi <= 1.5 else ""
+            )
+        out.append(
+            (
+                "Epochs to target grow with the batch size",
+                bool(ratio >= 2),
+                "epochs to 99% of the best hold-out accuracy, by batch: "
+                + text
+                + " (holds when the largest batch needs at least twice the on-line "
+                "epochs or never gets there)",
+            )
+        )
 
     # 3. How the best learning rate scales with the batch size.
     sizes = np.array([s["batch_size"] for s in fast], dtype=float)
@@ -1397,28 +1660,39 @@ def findings(summary, dataset):
         f"{a['batch']}→{b['batch']}: "
         f"{_significant(b['learning_rate'] / a['learning_rate'], 3)}× for "
         f"{_significant(b['batch_size'] / a['batch_size'], 3)}×"
-        for a, b in zip(fast[:-1], fast[1:], strict=True))
-    linear = [s["batch"] for s, lr, b in zip(fast, lrs, sizes, strict=True)
-              if lr / lrs[0] >= 0.5 * b / sizes[0]]
-    shortfall = (f"{_significant(batch_growth / lr_growth, 3)}× short of linear "
-                 "scaling" if batch_growth >= lr_growth else "faster than linear")
+        for a, b in zip(fast[:-1], fast[1:], strict=True)
+    )
+    linear = [
+        s["batch"]
+        for s, lr, b in zip(fast, lrs, sizes, strict=True)
+        if lr / lrs[0] >= 0.5 * b / sizes[0]
+    ]
+    shortfall = (
+        f"{_significant(batch_growth / lr_growth, 3)}× short of linear scaling"
+        if batch_growth >= lr_growth
+        else "faster than linear"
+    )
     linear_note = ""
     if len(linear) > 1 and linear[-1] != fast[-1]["batch"]:
-        linear_note = (f"; it scales about linearly (Goyal et al.) up to batch "
-                       f"{linear[-1]}, then falls behind")
-    out.append((
-        "The best (mean-gradient) learning rate grows far less than linearly with "
-        "the batch size",
-        bool(batch_growth >= 5 * lr_growth),
-        f"{lrs[0]:g} at batch {fast[0]['batch']} to {lrs[-1]:g} at batch "
-        f"{fast[-1]['batch']}: {_significant(lr_growth, 3)}× for a "
-        f"{batch_growth:,.0f}× larger batch, {shortfall} (holds at 5× short or "
-        f"more){linear_note}. Step by step, learning rate against batch growth: "
-        f"{steps}. In Wilson & Martinez's "
-        f"summed convention (lr / B) the best rate falls from "
-        f"{fast[0]['learning_rate_summed']:.3g} to "
-        f"{fast[-1]['learning_rate_summed']:.3g}",
-    ))
+        linear_note = (
+            f"; it scales about linearly (Goyal et al.) up to batch "
+            f"{linear[-1]}, then falls behind"
+        )
+    out.append(
+        (
+            "The best (mean-gradient) learning rate grows far less than linearly with "
+            "the batch size",
+            bool(batch_growth >= 5 * lr_growth),
+            f"{lrs[0]:g} at batch {fast[0]['batch']} to {lrs[-1]:g} at batch "
+            f"{fast[-1]['batch']}: {_significant(lr_growth, 3)}× for a "
+            f"{batch_growth:,.0f}× larger batch, {shortfall} (holds at 5× short or "
+            f"more){linear_note}. Step by step, learning rate against batch growth: "
+            f"{steps}. In Wilson & Martinez's "
+            f"summed convention (lr / B) the best rate falls from "
+            f"{fast[0]['learning_rate_summed']:.3g} to "
+            f"{fast[-1]['learning_rate_summed']:.3g}",
+        )
+    )
 
     # 4. Seconds to target (projected where a time budget cut runs short).
     engines = list(dict.fromkeys(e for v in by_batch.values() for e in v))
@@ -1436,8 +1710,11 @@ def findings(summary, dataset):
 
     def said(engine, batch):
         seconds, projected, _ = times[engine, batch]
-        return ("≈ " if projected else "") + _duration(seconds) + (
-            " projected" if projected else "")
+        return (
+            ("≈ " if projected else "")
+            + _duration(seconds)
+            + (" projected" if projected else "")
+        )
 
     for engine in engines:
         batches = [b for b in by_batch if (engine, b) in times]
@@ -1445,19 +1722,27 @@ def findings(summary, dataset):
             continue
         fastest = min(batches, key=lambda b: times[engine, b][0])
         text = f"{engine}'s fastest is batch {fastest} ({said(engine, fastest)})"
-        online = next((b for b in batches
-                       if times[engine, b][2]["batch_size"] == 1), None)
+        online = next(
+            (b for b in batches if times[engine, b][2]["batch_size"] == 1), None
+        )
         if online is not None and online != fastest:
             slower = times[engine, online][0] / times[engine, fastest][0]
-            per_row = [_duration(times[engine, b][2]["seconds_per_epoch"]
-                                 / times[engine, b][2]["n_train"])
-                       for b in (online, fastest)]
-            text += (f", on-line takes {said(engine, online)} ({slower:.3g}× as "
-                     f"long); per training row and epoch, on-line costs "
-                     f"{per_row[0]} and batch {fastest} {per_row[1]}")
+            per_row = [
+                _duration(
+                    times[engine, b][2]["seconds_per_epoch"]
+                    / times[engine, b][2]["n_train"]
+                )
+                for b in (online, fastest)
+            ]
+            text += (
+                f", on-line takes {said(engine, online)} ({slower:.3g}× as "
+                f"long); per training row and epoch, on-line costs "
+                f"{per_row[0]} and batch {fastest} {per_row[1]}"
+            )
         elif online is not None and len(batches) > 1:
-            second = min((b for b in batches if b != online),
-                         key=lambda b: times[engine, b][0])
+            second = min(
+                (b for b in batches if b != online), key=lambda b: times[engine, b][0]
+            )
             faster = times[engine, second][0] / times[engine, online][0]
             text += f", {faster:.3g}× faster than the next best (batch {second})"
         parts.append(text)
@@ -1466,17 +1751,24 @@ def findings(summary, dataset):
     speedups = [
         f"{b}: {'≈ ' if times['sklearn', b][1] else ''}"
         f"{_significant(times['sklearn', b][0] / times['fastsgd', b][0], 3)}×"
-        for b in by_batch if ("fastsgd", b) in times and ("sklearn", b) in times]
+        for b in by_batch
+        if ("fastsgd", b) in times and ("sklearn", b) in times
+    ]
     if speedups:
-        parts.append("scikit-learn's time to target over fastsgd's, by batch: "
-                     + ", ".join(speedups))
+        parts.append(
+            "scikit-learn's time to target over fastsgd's, by batch: "
+            + ", ".join(speedups)
+        )
     if parts:
-        out.append((
-            "With compiled on-line loops, on-line training also wins on seconds",
-            holds,
-            "; ".join(parts) + " (holds when fastsgd's on-line time is within 10% of "
-            "its fastest batch size)",
-        ))
+        out.append(
+            (
+                "With compiled on-line loops, on-line training also wins on seconds",
+                holds,
+                "; ".join(parts)
+                + " (holds when fastsgd's on-line time is within 10% of "
+                "its fastest batch size)",
+            )
+        )
     return out
 
 
@@ -1530,29 +1822,40 @@ def plot(runs, out, dataset=None):
     target = float(np.nanmean([r["target"] for r in rows]))
     paths = []
     for x, xlabel, engines_shown in (
-            ("epoch", "epochs (log scale)", engines[:1]),
-            ("seconds", "training seconds (log scale)", engines)):
+        ("epoch", "epochs (log scale)", engines[:1]),
+        ("seconds", "training seconds (log scale)", engines),
+    ):
         fig = Figure(figsize=(7, 4.5), layout="constrained")
         ax = fig.subplots()
         for engine in engines_shown:
             for batch in batches:
-                chosen = [r for r in rows if r["engine"] == engine
-                          and r["batch"] == batch and r["chosen"]]
+                chosen = [
+                    r
+                    for r in rows
+                    if r["engine"] == engine and r["batch"] == batch and r["chosen"]
+                ]
                 if not chosen:
                     continue
                 xs, ys = _mean_curve(chosen, x)
-                label = (f"batch {batch} (lr {chosen[0]['learning_rate']:g})"
-                         if engine == engines_shown[0] else None)
-                ax.plot(xs, 100 * ys, styles.get(engine, ":"), color=colors[batch],
-                        label=label)
+                label = (
+                    f"batch {batch} (lr {chosen[0]['learning_rate']:g})"
+                    if engine == engines_shown[0]
+                    else None
+                )
+                ax.plot(
+                    xs,
+                    100 * ys,
+                    styles.get(engine, ":"),
+                    color=colors[batch],
+                    label=label,
+                )
         ax.axhline(100 * target, color="0.6", lw=0.8, ls=":")
         ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("hold-out accuracy (%)")
         low = max(0.0, 100 * target - 15)
         ax.set_ylim(low, 100.5 if target > 0.985 else min(100.5, 100 * target + 5))
-        title = (f"{dataset}: hold-out accuracy, mean over seeds; dotted: 99% "
-                 "target")
+        title = f"{dataset}: hold-out accuracy, mean over seeds; dotted: 99% target"
         if x == "seconds" and len(engines) > 1:
             title += "\nsolid: " + engines[0] + ", dashed: " + ", ".join(engines[1:])
         ax.set_title(title, fontsize=9)
@@ -1567,18 +1870,36 @@ def plot(runs, out, dataset=None):
     fast = [s for s in summary if s["engine"] == engines[0] and "learning_rate" in s]
     if fast:
         b = np.array([s["batch_size"] for s in fast], dtype=float)
-        ax.plot(b, [s["learning_rate"] for s in fast], "o-",
-                label="best lr (mean gradient)")
-        ax.plot(b, [s["largest_lr_to_target"] for s in fast], "s:",
-                label="largest lr reaching the target at every seed")
+        ax.plot(
+            b, [s["learning_rate"] for s in fast], "o-", label="best lr (mean gradient)"
+        )
+        ax.plot(
+            b,
+            [s["largest_lr_to_target"] for s in fast],
+            "s:",
+            label="largest lr reaching the target at every seed",
+        )
         top = max(max(s["learning_rates_run"]) for s in fast)
         if any(s["largest_stable_lr"] < top for s in fast):
-            ax.plot(b, [s["largest_stable_lr"] for s in fast], "x:",
-                    label="largest lr that did not diverge")
-        ax.plot(b, [s["learning_rate_summed"] for s in fast], "^--",
-                label="best lr, Wilson & Martinez's summed convention (lr / B)")
-        ax.plot(b, fast[0]["learning_rate"] * b / b[0], color="0.6", lw=0.8,
-                label="linear scaling from batch " + fast[0]["batch"])
+            ax.plot(
+                b,
+                [s["largest_stable_lr"] for s in fast],
+                "x:",
+                label="largest lr that did not diverge",
+            )
+        ax.plot(
+            b,
+            [s["learning_rate_summed"] for s in fast],
+            "^--",
+            label="best lr, Wilson & Martinez's summed convention (lr / B)",
+        )
+        ax.plot(
+            b,
+            fast[0]["learning_rate"] * b / b[0],
+            color="0.6",
+            lw=0.8,
+            label="linear scaling from batch " + fast[0]["batch"],
+        )
         low = min(min(s["learning_rates_run"]) for s in fast)
         low = min(low, min(s["learning_rate_summed"] for s in fast))
         ax.set_ylim(low / 2, top * 3)
@@ -1607,8 +1928,9 @@ def _grid_table(rows, dataset, engine):
     for batch in batches:
         cells = [batch]
         for lr in lrs:
-            group = [r for r in rows
-                     if r["batch"] == batch and r["learning_rate"] == lr]
+            group = [
+                r for r in rows if r["batch"] == batch and r["learning_rate"] == lr
+            ]
             if not group:
                 cells.append("·")
             elif any(r["diverged"] for r in group):
@@ -1636,8 +1958,11 @@ def _machine():
 def _parity(rows, dataset):
     """Largest difference between scikit-learn's and fastsgd's hold-out accuracy at
     the same evaluation of the same (batch, lr, seed) run."""
-    fast = {(r["batch"], r["learning_rate"], r["seed"]): r["curve"] for r in rows
-            if r["dataset"] == dataset and r["engine"] == "fastsgd"}
+    fast = {
+        (r["batch"], r["learning_rate"], r["seed"]): r["curve"]
+        for r in rows
+        if r["dataset"] == dataset and r["engine"] == "fastsgd"
+    }
     worst, points = 0.0, 0
     for r in rows:
         if r["dataset"] != dataset or r["engine"] != "sklearn":
@@ -1646,14 +1971,16 @@ def _parity(rows, dataset):
         if f is None:
             continue
         n = min(len(f["holdout"]), len(r["curve"]["holdout"]))
-        worst = max(worst, float(np.max(np.abs(f["holdout"][:n]
-                                               - r["curve"]["holdout"][:n]))))
+        worst = max(
+            worst, float(np.max(np.abs(f["holdout"][:n] - r["curve"]["holdout"][:n])))
+        )
         points += n
     return worst, points
 
 
-def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
-                 plot_note=None):
+def write_report(
+    runs, out, *, plots=(), command=None, wall_seconds=None, plot_note=None
+):
     """Write ``report.md`` for a comparison into the folder ``out``.
 
     Parameters
@@ -1681,11 +2008,11 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
     threads = sorted({r["threads"] for r in rows})
     seeds = sorted({r["seed"] for r in rows})
     lines = [
-        "# On-line vs mini-batch vs full-batch training "
-        "(Wilson & Martinez, 2003)",
+        "# On-line vs mini-batch vs full-batch training (Wilson & Martinez, 2003)",
         "",
         f"Generated by fastsgd {__version__} on {datetime.date.today().isoformat()}"
-        + (f" with `{command}`" if command else "") + ".",
+        + (f" with `{command}`" if command else "")
+        + ".",
         "",
         f"- Machine: {_machine()}; Python {platform.python_version()}, numpy "
         f"{np.__version__}, scikit-learn {sklearn.__version__}.",
@@ -1728,8 +2055,11 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
         s0 = next(s for s in summary if s["dataset"] == dataset)
         engines = list(dict.fromkeys(r["engine"] for r in drows))
         searched = sorted({r["seed"] for r in drows if r.get("phase") == "search"})
-        on = ("" if searched == sorted({r["seed"] for r in drows})
-              else f" on seed {', '.join(map(str, searched))}")
+        on = (
+            ""
+            if searched == sorted({r["seed"] for r in drows})
+            else f" on seed {', '.join(map(str, searched))}"
+        )
         lines += [
             "",
             f"## {dataset}",
@@ -1763,8 +2093,9 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
             ]
         lines += ["### What the paper predicts, and what happened here", ""]
         for claim, holds, text in findings(summary, dataset):
-            verdict = {True: "holds", False: "does not hold",
-                       None: "cannot tell"}[holds]
+            verdict = {True: "holds", False: "does not hold", None: "cannot tell"}[
+                holds
+            ]
             lines.append(f"- **{claim}: {verdict}.** {text}.")
         lines += [
             "",
@@ -1783,11 +2114,18 @@ def write_report(runs, out, *, plots=(), command=None, wall_seconds=None,
             lines += [f"![{Path(p).stem}]({Path(p).name})" for p in shown]
             lines.append("")
     if len(_datasets(summary)) > 1:
-        lines += ["", "## Across datasets", "",
-                  "Wilson & Martinez: the full-batch/on-line gap in epochs grows with "
-                  "the training set; Efficient BackProp: repeating the training set "
-                  "10× should cut on-line epochs about 10× and leave full batch "
-                  "unchanged.", "", cross_dataset_table(summary, markdown=True), ""]
+        lines += [
+            "",
+            "## Across datasets",
+            "",
+            "Wilson & Martinez: the full-batch/on-line gap in epochs grows with "
+            "the training set; Efficient BackProp: repeating the training set "
+            "10× should cut on-line epochs about 10× and leave full batch "
+            "unchanged.",
+            "",
+            cross_dataset_table(summary, markdown=True),
+            "",
+        ]
     if plot_note:
         lines += ["", plot_note, ""]
     path = out / "report.md"
@@ -1804,6 +2142,7 @@ def _csv_list(convert):
             return [convert(item.strip()) for item in text.split(",") if item.strip()]
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+
     return parse
 
 
@@ -1814,80 +2153,136 @@ def _batch_size(text):
 def add_arguments(parser):
     """Add ``fastsgd compare``'s options to an argparse (sub-)parser."""
     parser.add_argument(
-        "--dataset", default="digits", metavar="NAME",
+        "--dataset",
+        default="digits",
+        metavar="NAME",
         help=f"{', '.join(DATASETS)}, or a CSV file with a header row (then give "
-             "--target); several names separated by commas compare across datasets "
-             "too (e.g. digits,digits-x10). large: 25,000 synthetic samples of 64 "
-             "features and 10 classes; digits-x10: digits with its training rows "
-             "repeated 10 times. Default: digits.")
+        "--target); several names separated by commas compare across datasets "
+        "too (e.g. digits,digits-x10). large: 25,000 synthetic samples of 64 "
+        "features and 10 classes; digits-x10: digits with its training rows "
+        "repeated 10 times. Default: digits.",
+    )
     parser.add_argument(
-        "--target", metavar="COLUMN",
-        help="the label column of a CSV dataset (every other column must be numeric)")
+        "--target",
+        metavar="COLUMN",
+        help="the label column of a CSV dataset (every other column must be numeric)",
+    )
     parser.add_argument(
-        "--batch-sizes", type=_csv_list(_batch_size), metavar="LIST",
+        "--batch-sizes",
+        type=_csv_list(_batch_size),
+        metavar="LIST",
         default=list(BATCH_SIZES),
         help="comma-separated batch sizes; 'full' is the whole training set. "
-             "Default: 1,8,32,128,full.")
+        "Default: 1,8,32,128,full.",
+    )
     parser.add_argument(
-        "--learning-rates", type=_csv_list(float), metavar="LIST",
+        "--learning-rates",
+        type=_csv_list(float),
+        metavar="LIST",
         default=list(LEARNING_RATES),
         help="comma-separated learning rates (mean-gradient convention) searched for "
-             "each batch size, largest first. Default: half-decades 0.001,...,10.")
+        "each batch size, largest first. Default: half-decades 0.001,...,10.",
+    )
     parser.add_argument(
-        "--seeds", type=int, default=None, metavar="N",
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
         help="number of seeds (0..N-1), each with its own split, initial weights and "
-             "shuffles. Default: 3 (2 for large); 2 more with --full.")
+        "shuffles. Default: 3 (2 for large); 2 more with --full.",
+    )
     parser.add_argument(
-        "--search-seeds", type=int, metavar="N",
+        "--search-seeds",
+        type=int,
+        metavar="N",
         help="search the learning rates on the first N seeds only; every seed then "
-             "runs at the chosen rates. Default: 1 for large, all seeds otherwise.")
+        "runs at the chosen rates. Default: 1 for large, all seeds otherwise.",
+    )
     parser.add_argument(
-        "--hidden", type=int, metavar="UNITS",
-        help="hidden units. Default: 64 for digits and large, 32 otherwise.")
+        "--hidden",
+        type=int,
+        metavar="UNITS",
+        help="hidden units. Default: 64 for digits and large, 32 otherwise.",
+    )
     parser.add_argument(
-        "--max-epochs", type=int, metavar="N",
+        "--max-epochs",
+        type=int,
+        metavar="N",
         help="epoch cap per run. Default per dataset: "
-             + ", ".join(f"{k} {v.max_epochs}" for k, v in SETTINGS.items()) + ".")
+        + ", ".join(f"{k} {v.max_epochs}" for k, v in SETTINGS.items())
+        + ".",
+    )
     parser.add_argument(
-        "--patience", type=int, metavar="EPOCHS",
+        "--patience",
+        type=int,
+        metavar="EPOCHS",
         help="stop a run after this many epochs without a better hold-out accuracy "
-             "(or as many epochs as it took to reach its best, if more). "
-             "Default per dataset: "
-             + ", ".join(f"{k} {v.patience}" for k, v in SETTINGS.items()) + ".")
+        "(or as many epochs as it took to reach its best, if more). "
+        "Default per dataset: "
+        + ", ".join(f"{k} {v.patience}" for k, v in SETTINGS.items())
+        + ".",
+    )
     parser.add_argument(
-        "--budget", type=float, metavar="SECONDS",
+        "--budget",
+        type=float,
+        metavar="SECONDS",
         help="training seconds each run of the engines after the first may take "
-             "(they also stop once they match the first engine's best hold-out "
-             "accuracy); runs cut short before the target report a projected time. "
-             "0: no budget. Default: 30 for large and digits-x10, none otherwise.")
+        "(they also stop once they match the first engine's best hold-out "
+        "accuracy); runs cut short before the target report a projected time. "
+        "0: no budget. Default: 30 for large and digits-x10, none otherwise.",
+    )
     parser.add_argument(
-        "--engines", type=_csv_list(str), default=list(ENGINES), metavar="LIST",
+        "--engines",
+        type=_csv_list(str),
+        default=list(ENGINES),
+        metavar="LIST",
         help="comma-separated engines among fastsgd,sklearn; the first searches the "
-             "learning rates, the others run at each batch size's chosen rate from "
-             "the same weights. Default: fastsgd,sklearn.")
+        "learning rates, the others run at each batch size's chosen rate from "
+        "the same weights. Default: fastsgd,sklearn.",
+    )
     parser.add_argument(
-        "--threads", type=int, default=1, metavar="N",
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
         help="BLAS threads for every engine (threadpoolctl); 0 leaves the library "
-             "default. Default: 1, so that seconds compare single-core work.")
+        "default. Default: 1, so that seconds compare single-core work.",
+    )
     parser.add_argument(
-        "--evals-per-epoch", type=int, default=EVALS_PER_EPOCH, metavar="N",
+        "--evals-per-epoch",
+        type=int,
+        default=EVALS_PER_EPOCH,
+        metavar="N",
         help="hold-out evaluations in the first epoch; later about N / epoch, at "
-             "least one. Default: 10.")
+        "least one. Default: 10.",
+    )
     parser.add_argument(
-        "--exhaustive", action="store_true",
-        help="run every learning rate, even below two rates that already did worse")
+        "--exhaustive",
+        action="store_true",
+        help="run every learning rate, even below two rates that already did worse",
+    )
     parser.add_argument(
-        "--full", action="store_true",
-        help=f"every dataset ({', '.join(DATASETS)}) with 2 more seeds each")
+        "--full",
+        action="store_true",
+        help=f"every dataset ({', '.join(DATASETS)}) with 2 more seeds each",
+    )
     parser.add_argument(
-        "--out", default="fastsgd-report", metavar="DIR",
-        help="folder for report.md and the PNG plots. Default: ./fastsgd-report/")
+        "--out",
+        default="fastsgd-report",
+        metavar="DIR",
+        help="folder for report.md and the PNG plots. Default: ./fastsgd-report/",
+    )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=1,
-        help="also print one line per run")
+        "-v", "--verbose", action="count", default=1, help="also print one line per run"
+    )
     parser.add_argument(
-        "-q", "--quiet", action="store_const", const=0, dest="verbose",
-        help="print only the summary")
+        "-q",
+        "--quiet",
+        action="store_const",
+        const=0,
+        dest="verbose",
+        help="print only the summary",
+    )
 
 
 def run(args):
@@ -1902,21 +2297,31 @@ def run(args):
     try:
         for name in datasets:
             if name not in DATASETS and not os.path.exists(name):
-                raise ValueError(f"unknown dataset {name!r}: use one of "
-                                 f"{', '.join(DATASETS)} or the path of a CSV file")
+                raise ValueError(
+                    f"unknown dataset {name!r}: use one of "
+                    f"{', '.join(DATASETS)} or the path of a CSV file"
+                )
         runs = []
         for name in datasets:
             seeds = args.seeds
             if seeds is None and args.full:
                 seeds = SETTINGS.get(name, SETTINGS["csv"]).seeds + 2
             runs += compare_batch_sizes(
-                name, batch_sizes=args.batch_sizes,
-                learning_rates=args.learning_rates, seeds=seeds, hidden=args.hidden,
-                max_epochs=args.max_epochs, patience=args.patience,
-                budget=args.budget, search_seeds=args.search_seeds,
+                name,
+                batch_sizes=args.batch_sizes,
+                learning_rates=args.learning_rates,
+                seeds=seeds,
+                hidden=args.hidden,
+                max_epochs=args.max_epochs,
+                patience=args.patience,
+                budget=args.budget,
+                search_seeds=args.search_seeds,
                 engines=args.engines,
-                threads=args.threads or None, evals_per_epoch=args.evals_per_epoch,
-                exhaustive=args.exhaustive, target=args.target, verbose=args.verbose,
+                threads=args.threads or None,
+                evals_per_epoch=args.evals_per_epoch,
+                exhaustive=args.exhaustive,
+                target=args.target,
+                verbose=args.verbose,
                 as_frame=False,
             )
     except ValueError as exc:
@@ -1929,14 +2334,18 @@ def run(args):
     summary = summarize(runs)
     for dataset in _datasets(summary):
         print()
-        print(f"{dataset}: accuracy and learning rates (chosen on hold-out; "
-              "mean ± sd over seeds)")
+        print(
+            f"{dataset}: accuracy and learning rates (chosen on hold-out; "
+            "mean ± sd over seeds)"
+        )
         print(accuracy_table(summary, dataset))
         for note in edge_notes(summary, dataset):
             print(f"note: {note}")
         print()
-        print(f"{dataset}: to {100 * TARGET_FRACTION:g}% of the best hold-out "
-              "accuracy (training seconds only)")
+        print(
+            f"{dataset}: to {100 * TARGET_FRACTION:g}% of the best hold-out "
+            "accuracy (training seconds only)"
+        )
         print(speed_table(summary, dataset))
     if len(_datasets(summary)) > 1:
         print()
@@ -1948,19 +2357,23 @@ def run(args):
         for dataset in _datasets(summary):
             plots += plot(runs, out, dataset)
     except ImportError:
-        note = ('matplotlib is not installed: skipped the plots '
-                '(pip install "fastsgd[plot]").')
+        note = (
+            "matplotlib is not installed: skipped the plots "
+            '(pip install "fastsgd[plot]").'
+        )
     argv = sys.argv[1:]
     command = None
     if "compare" in argv:
         command = "fastsgd " + " ".join(
-            shlex.quote(a) for a in argv[argv.index("compare"):])
-    report = write_report(runs, out, plots=plots, command=command,
-                          wall_seconds=wall, plot_note=note)
+            shlex.quote(a) for a in argv[argv.index("compare") :]
+        )
+    report = write_report(
+        runs, out, plots=plots, command=command, wall_seconds=wall, plot_note=note
+    )
     print()
     if note:
         print(note)
-    print(f"wrote {report}" + "".join(f", {p.name}" for p in plots)
-          + f" ({wall:.0f} s)")
+    print(
+        f"wrote {report}" + "".join(f", {p.name}" for p in plots) + f" ({wall:.0f} s)"
+    )
     return 0
-

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
+
+try:  # threadpoolctl >= 3.8
+    from threadpoolctl import OpenBLASController
+except ImportError:  # older releases have no controlling thread to release
+    OpenBLASController = None
 
 from fastsgd import _kernels, _network
 
@@ -30,19 +35,34 @@ class _SharedBlasLimit:
 
     threadpoolctl's limits are process-wide, so fits running in parallel threads
     (joblib's threading backend) must not each save and restore them: the first to
-    enter sets the limit, the last to leave restores what was there before.
+    enter sets the limit, the last to leave restores what was there before. For
+    OpenBLAS without OpenMP, threadpoolctl (>= 3.8) lets only the thread that set a
+    limit change it again while that thread lives; the last fit out may run in
+    another thread of a pool, so the controlling thread is released first (every
+    change made here is serialised by the lock). The loaded libraries are scanned
+    once, not on every fit.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._users = 0
         self._limiter = None
+        self._controller = None
+
+    @staticmethod
+    def _release_control():
+        release = getattr(OpenBLASController, "clear_controlling_thread", None)
+        if release is not None:
+            release(force=True)
 
     @contextmanager
     def __call__(self):
         with self._lock:
             if self._users == 0:
-                self._limiter = threadpool_limits(limits=1, user_api="blas")
+                if self._controller is None:
+                    self._controller = ThreadpoolController()
+                self._release_control()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
             self._users += 1
         try:
             yield
@@ -50,7 +70,9 @@ class _SharedBlasLimit:
             with self._lock:
                 self._users -= 1
                 if self._users == 0:
+                    self._release_control()
                     self._limiter.restore_original_limits()
+                    self._release_control()
 
 
 _one_blas_thread = _SharedBlasLimit()

@@ -25,8 +25,15 @@ from fastsgd._experiment import (
 )
 
 # A tiny grid on iris: every test that runs the whole comparison uses it.
-TINY = dict(batch_sizes=(1, 8, "full"), learning_rates=(0.03, 0.3), seeds=2,
-            max_epochs=12, patience=3, verbose=0, as_frame=False)
+TINY = dict(
+    batch_sizes=(1, 8, "full"),
+    learning_rates=(0.03, 0.3),
+    seeds=2,
+    max_epochs=12,
+    patience=3,
+    verbose=0,
+    as_frame=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +101,15 @@ def test_repeated_training_set_keeps_hold_out_and_test():
 
 def _estimator_initial_weights(cls, seed, X, y):
     # One step with a learning rate of 1e-300 leaves every weight as drawn.
-    est = cls(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
-              learning_rate_init=1e-300, momentum=0.0, max_iter=1, random_state=seed)
+    est = cls(
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        max_iter=1,
+        random_state=seed,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
@@ -107,8 +121,9 @@ def test_initial_weights_are_the_estimators_own(cls):
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=5), hidden=32)
     params, _ = initial_weights(problem.layout, 5)
-    drawn = _estimator_initial_weights(cls, 5, problem.split.X_train,
-                                       problem.split.y_train)
+    drawn = _estimator_initial_weights(
+        cls, 5, problem.split.X_train, problem.split.y_train
+    )
     np.testing.assert_array_equal(params, drawn)
 
 
@@ -151,25 +166,49 @@ def test_fastsgd_runs_are_the_estimators_fits():
     ``MLPClassifier.fit``: same hold-out accuracy after every epoch."""
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=1), hidden=32)
-    row = _experiment._run(problem, "iris", "fastsgd", 1, 8, 0.3,
-                           _experiment.Settings(32, 6, 100), 10, 1, _Quiet())
+    row = _experiment._run(
+        problem,
+        "iris",
+        "fastsgd",
+        1,
+        8,
+        0.3,
+        _experiment.Settings(32, 6, 100),
+        10,
+        1,
+        _Quiet(),
+    )
     split = problem.split
-    est = MLPClassifier(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
-                        alpha=0.0, batch_size=8, learning_rate_init=0.3, momentum=0.0,
-                        max_iter=6, n_iter_no_change=100, random_state=1)
+    est = MLPClassifier(
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=8,
+        learning_rate_init=0.3,
+        momentum=0.0,
+        max_iter=6,
+        n_iter_no_change=100,
+        random_state=1,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(split.X_train, split.y_train, X_val=split.X_holdout,
-                y_val=split.y_holdout)
+        est.fit(
+            split.X_train, split.y_train, X_val=split.X_holdout, y_val=split.y_holdout
+        )
     curve = row["curve"]
     at_epoch_end = np.isin(curve["epoch"], np.arange(1, 7))
-    np.testing.assert_allclose(curve["holdout"][at_epoch_end],
-                               [h["valid_score"] for h in est.history_])
+    np.testing.assert_allclose(
+        curve["holdout"][at_epoch_end], [h["valid_score"] for h in est.history_]
+    )
 
 
 def test_sklearn_trains_the_same_trajectory_up_to_the_best_point(tiny_runs):
-    fast = {(r["batch"], r["seed"]): r for r in tiny_runs
-            if r["engine"] == "fastsgd" and r["phase"] == "timing"}
+    fast = {
+        (r["batch"], r["seed"]): r
+        for r in tiny_runs
+        if r["engine"] == "fastsgd" and r["phase"] == "timing"
+    }
     slow = [r for r in tiny_runs if r["engine"] == "sklearn"]
     assert len(slow) == len(fast) == 6
     for row in slow:
@@ -177,8 +216,9 @@ def test_sklearn_trains_the_same_trajectory_up_to_the_best_point(tiny_runs):
         n = len(row["curve"]["epoch"])
         for key in ("epoch", "updates"):
             np.testing.assert_array_equal(row["curve"][key], twin["curve"][key][:n])
-        np.testing.assert_allclose(row["curve"]["holdout"],
-                                   twin["curve"]["holdout"][:n])
+        np.testing.assert_allclose(
+            row["curve"]["holdout"], twin["curve"]["holdout"][:n]
+        )
         # It stops at fastsgd's best point, which it shares with fastsgd.
         assert row["stop"] == "paired best"
         assert n == np.argmax(twin["curve"]["holdout"]) + 1
@@ -190,16 +230,34 @@ def test_sklearn_trains_the_same_trajectory_up_to_the_best_point(tiny_runs):
 def test_test_accuracy_is_read_at_the_best_hold_out_point():
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=2), hidden=32)
-    row = _experiment._run(problem, "iris", "fastsgd", 2, "full", 1.0,
-                           _experiment.Settings(32, 40, 5), 10, 1, _Quiet())
+    row = _experiment._run(
+        problem,
+        "iris",
+        "fastsgd",
+        2,
+        "full",
+        1.0,
+        _experiment.Settings(32, 40, 5),
+        10,
+        1,
+        _Quiet(),
+    )
     best_epoch = row["best_epoch"]
     assert best_epoch == int(best_epoch) and best_epoch < row["epochs"]
     curve = row["curve"]
     assert row["best_holdout"] == curve["holdout"].max()
     assert best_epoch == curve["epoch"][np.argmax(curve["holdout"])]
-    est = MLPClassifier(hidden_layer_sizes=(32,), activation="tanh", solver="sgd",
-                        alpha=0.0, batch_size="full", learning_rate_init=1.0,
-                        momentum=0.0, max_iter=int(best_epoch), random_state=2)
+    est = MLPClassifier(
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        solver="sgd",
+        alpha=0.0,
+        batch_size="full",
+        learning_rate_init=1.0,
+        momentum=0.0,
+        max_iter=int(best_epoch),
+        random_state=2,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(problem.split.X_train, problem.split.y_train)
@@ -220,8 +278,18 @@ def test_the_test_set_decides_nothing(monkeypatch):
     monkeypatch.setattr(_experiment, "split_dataset", scrambled)
     other = compare_batch_sizes("iris", **grid)
     assert len(honest) == len(other)
-    decisions = ("batch", "learning_rate", "chosen", "best_holdout", "best_epoch",
-                 "epochs", "updates", "target", "updates_to_target", "stop")
+    decisions = (
+        "batch",
+        "learning_rate",
+        "chosen",
+        "best_holdout",
+        "best_epoch",
+        "epochs",
+        "updates",
+        "target",
+        "updates_to_target",
+        "stop",
+    )
     for a, b in zip(honest, other, strict=True):
         assert [a[k] for k in decisions] == [b[k] for k in decisions]
     assert [r["test_at_best"] for r in honest] != [r["test_at_best"] for r in other]
@@ -237,12 +305,34 @@ def test_runs_table_rows_and_columns(tiny_runs):
     assert len(timing) == 3 * 2 * 2  # batch sizes x seeds x engines
     assert {r["engine"] for r in search} == {"fastsgd"}
     expected = {
-        "dataset", "engine", "batch", "batch_size", "learning_rate",
-        "learning_rate_summed", "seed", "n_train", "n_holdout", "n_test", "stop",
-        "diverged", "epochs", "updates", "seconds", "seconds_per_epoch",
-        "best_holdout", "best_epoch", "test_at_best", "target", "epochs_to_target",
-        "updates_to_target", "seconds_to_target", "chosen", "phase", "threads",
-        "initial_weights", "curve",
+        "dataset",
+        "engine",
+        "batch",
+        "batch_size",
+        "learning_rate",
+        "learning_rate_summed",
+        "seed",
+        "n_train",
+        "n_holdout",
+        "n_test",
+        "stop",
+        "diverged",
+        "epochs",
+        "updates",
+        "seconds",
+        "seconds_per_epoch",
+        "best_holdout",
+        "best_epoch",
+        "test_at_best",
+        "target",
+        "epochs_to_target",
+        "updates_to_target",
+        "seconds_to_target",
+        "chosen",
+        "phase",
+        "threads",
+        "initial_weights",
+        "curve",
     }
     for row in tiny_runs:
         assert expected <= set(row)
@@ -250,17 +340,22 @@ def test_runs_table_rows_and_columns(tiny_runs):
         assert (row["n_train"], row["n_holdout"], row["n_test"]) == (90, 30, 30)
         assert row["learning_rate_summed"] == row["learning_rate"] / row["batch_size"]
         assert row["updates_per_epoch"] == -(-90 // row["batch_size"])
-        assert row["stop"] in (("patience", "max_epochs") if row["engine"] == "fastsgd"
-                               else ("paired best",))
+        assert row["stop"] in (
+            ("patience", "max_epochs")
+            if row["engine"] == "fastsgd"
+            else ("paired best",)
+        )
         assert 0 < row["epochs"] <= TINY["max_epochs"]
-        assert row["target"] == pytest.approx(0.99 * max(
-            r["best_holdout"] for r in search if r["seed"] == row["seed"]))
+        assert row["target"] == pytest.approx(
+            0.99 * max(r["best_holdout"] for r in search if r["seed"] == row["seed"])
+        )
         if not math.isnan(row["epochs_to_target"]):
             assert row["best_holdout"] >= row["target"] - 1e-12
             assert row["seconds_to_target"] <= row["seconds"]
     for batch in ("1", "8", "full"):
-        chosen = {r["learning_rate"] for r in search if r["batch"] == batch
-                  and r["chosen"]}
+        chosen = {
+            r["learning_rate"] for r in search if r["batch"] == batch and r["chosen"]
+        }
         assert len(chosen) == 1
         assert {r["learning_rate"] for r in timing if r["batch"] == batch} == chosen
 
@@ -268,8 +363,12 @@ def test_runs_table_rows_and_columns(tiny_runs):
 def test_summary_has_one_row_per_engine_and_batch(tiny_runs):
     summary = summarize(tiny_runs)
     assert [(s["engine"], s["batch"]) for s in summary] == [
-        ("fastsgd", "1"), ("fastsgd", "8"), ("fastsgd", "full"),
-        ("sklearn", "1"), ("sklearn", "8"), ("sklearn", "full"),
+        ("fastsgd", "1"),
+        ("fastsgd", "8"),
+        ("fastsgd", "full"),
+        ("sklearn", "1"),
+        ("sklearn", "8"),
+        ("sklearn", "full"),
     ]
     for s in summary:
         assert s["seeds"] == 2 and 0 <= s["reached"] <= 2
@@ -280,30 +379,36 @@ def test_summary_has_one_row_per_engine_and_batch(tiny_runs):
 
 
 def test_search_on_fewer_seeds():
-    runs = compare_batch_sizes("iris", **dict(TINY, seeds=2, search_seeds=1,
-                                              engines=("fastsgd",)))
+    runs = compare_batch_sizes(
+        "iris", **dict(TINY, seeds=2, search_seeds=1, engines=("fastsgd",))
+    )
     assert {r["seed"] for r in runs if r["phase"] == "search"} == {0}
     timing = [r for r in runs if r["phase"] == "timing"]
     assert {r["seed"] for r in timing} == {0, 1} and all(r["chosen"] for r in timing)
     for seed in (0, 1):
         best = max(r["best_holdout"] for r in runs if r["seed"] == seed)
-        assert all(r["target"] == pytest.approx(0.99 * best)
-                   for r in runs if r["seed"] == seed)
+        assert all(
+            r["target"] == pytest.approx(0.99 * best) for r in runs if r["seed"] == seed
+        )
 
 
 def test_chosen_rates_at_the_grid_edge_are_flagged(tiny_runs):
     summary = summarize(tiny_runs)
     notes = _experiment.edge_notes(summary, "iris")
-    edges = [s for s in summary if s["engine"] == "fastsgd"
-             and s["learning_rate"] in (0.03, 0.3)]
+    edges = [
+        s
+        for s in summary
+        if s["engine"] == "fastsgd" and s["learning_rate"] in (0.03, 0.3)
+    ]
     assert len(notes) == len(edges) == 3  # the grid is just (0.03, 0.3)
     assert all("in the grid" in n for n in notes)
 
 
 def test_pandas_frame_when_asked(tiny_runs):
     pd = pytest.importorskip("pandas")
-    frame = compare_batch_sizes("iris", **dict(TINY, as_frame=True, seeds=1,
-                                               engines=("fastsgd",)))
+    frame = compare_batch_sizes(
+        "iris", **dict(TINY, as_frame=True, seeds=1, engines=("fastsgd",))
+    )
     assert isinstance(frame, pd.DataFrame)
     assert summarize(frame)[0]["engine"] == "fastsgd"
 
@@ -321,21 +426,28 @@ def _diverge_at(monkeypatch, lr):
 
 
 def test_time_budget_stops_runs_and_projects_their_time():
-    runs = compare_batch_sizes("iris", **dict(TINY, seeds=1, budget=1e-9,
-                                              learning_rates=(0.3,)))
+    runs = compare_batch_sizes(
+        "iris", **dict(TINY, seeds=1, budget=1e-9, learning_rates=(0.3,))
+    )
     summary = summarize(runs)
     for row in runs:
         if row["engine"] == "fastsgd":
             assert row["stop"] in ("patience", "max_epochs")
             continue
         assert row["stop"] == "budget" and len(row["curve"]["epoch"]) == 2
-        twin = next(r for r in runs if r["engine"] == "fastsgd"
-                    and r["phase"] == "timing" and r["batch"] == row["batch"])
+        twin = next(
+            r
+            for r in runs
+            if r["engine"] == "fastsgd"
+            and r["phase"] == "timing"
+            and r["batch"] == row["batch"]
+        )
         if math.isnan(twin["epochs_to_target"]):
             continue
         assert math.isnan(row["seconds_to_target"])
         assert row["seconds_to_target_projected"] == pytest.approx(
-            twin["epochs_to_target"] * row["seconds_per_epoch"])
+            twin["epochs_to_target"] * row["seconds_per_epoch"]
+        )
     cut = [s for s in summary if s["engine"] == "sklearn"]
     assert all(s["over_budget"] == 1 for s in cut)
     assert "projected" in _experiment.speed_table(summary, "iris")
@@ -343,8 +455,10 @@ def test_time_budget_stops_runs_and_projects_their_time():
 
 def test_diverged_runs_are_recorded_and_never_chosen(monkeypatch):
     _diverge_at(monkeypatch, 1.0)
-    runs = compare_batch_sizes("iris", **dict(TINY, learning_rates=(0.1, 1.0, 3.0),
-                                              engines=("fastsgd",), seeds=1))
+    runs = compare_batch_sizes(
+        "iris",
+        **dict(TINY, learning_rates=(0.1, 1.0, 3.0), engines=("fastsgd",), seeds=1),
+    )
     for row in runs:
         assert row["diverged"] == (row["learning_rate"] >= 1.0)
         assert row["chosen"] <= (not row["diverged"])
@@ -354,21 +468,47 @@ def test_diverged_runs_are_recorded_and_never_chosen(monkeypatch):
 
 
 def test_sklearn_divergence_is_recorded(monkeypatch):
-    monkeypatch.setattr(_stochastic_optimizers.SGDOptimizer, "_get_updates",
-                        lambda self, grads: [np.full_like(g, np.nan) for g in grads])
+    monkeypatch.setattr(
+        _stochastic_optimizers.SGDOptimizer,
+        "_get_updates",
+        lambda self, grads: [np.full_like(g, np.nan) for g in grads],
+    )
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=0), hidden=8)
-    row = _experiment._run(problem, "iris", "sklearn", 0, 8, 0.1,
-                           _experiment.Settings(8, 5, 5), 10, 1, _Quiet())
+    row = _experiment._run(
+        problem,
+        "iris",
+        "sklearn",
+        0,
+        8,
+        0.1,
+        _experiment.Settings(8, 5, 5),
+        10,
+        1,
+        _Quiet(),
+    )
     assert row["diverged"] and row["stop"] == "diverged"
     assert row["epochs"] < 1
 
 
 # -- command line and report -----------------------------------------------------------
 
-CLI_ARGS = ["compare", "--dataset", "iris", "--batch-sizes", "1,full",
-            "--learning-rates", "0.1,1", "--seeds", "1", "--max-epochs", "10",
-            "--patience", "3", "-q"]
+CLI_ARGS = [
+    "compare",
+    "--dataset",
+    "iris",
+    "--batch-sizes",
+    "1,full",
+    "--learning-rates",
+    "0.1,1",
+    "--seeds",
+    "1",
+    "--max-epochs",
+    "10",
+    "--patience",
+    "3",
+    "-q",
+]
 
 
 def test_cli_writes_report_and_plots(tmp_path, monkeypatch, capsys):
@@ -385,8 +525,7 @@ def test_cli_writes_report_and_plots(tmp_path, monkeypatch, capsys):
         assert f"]({name})" in report
 
 
-def test_cli_without_matplotlib_still_writes_the_report(tmp_path, monkeypatch,
-                                                        capsys):
+def test_cli_without_matplotlib_still_writes_the_report(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     assert _main(CLI_ARGS + ["--out", str(tmp_path)], monkeypatch) == 0
@@ -401,9 +540,20 @@ def test_cli_help_explains_every_option(monkeypatch, capsys):
         _main(["compare", "--help"], monkeypatch)
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--dataset", "--target", "--batch-sizes", "--learning-rates",
-                   "--seeds", "--hidden", "--max-epochs", "--patience", "--engines",
-                   "--threads", "--full", "--out"):
+    for option in (
+        "--dataset",
+        "--target",
+        "--batch-sizes",
+        "--learning-rates",
+        "--seeds",
+        "--hidden",
+        "--max-epochs",
+        "--patience",
+        "--engines",
+        "--threads",
+        "--full",
+        "--out",
+    ):
         assert option in text
     assert "Wilson & Martinez" in text
 
@@ -413,11 +563,29 @@ def test_cli_reads_a_csv_dataset(tmp_path, monkeypatch):
     path = tmp_path / "flowers.csv"
     names = np.array(["setosa", "versicolor", "virginica"])
     lines = ["a,b,species,c,d"] + [
-        f"{r[0]},{r[1]},{names[t]},{r[2]},{r[3]}" for r, t in zip(X, y, strict=True)]
+        f"{r[0]},{r[1]},{names[t]},{r[2]},{r[3]}" for r, t in zip(X, y, strict=True)
+    ]
     path.write_text("\n".join(lines) + "\n")
-    args = ["compare", "--dataset", str(path), "--target", "species", "--engines",
-            "fastsgd", "--batch-sizes", "8", "--learning-rates", "0.3",
-            "--seeds", "1", "--max-epochs", "5", "-q", "--out", str(tmp_path / "o")]
+    args = [
+        "compare",
+        "--dataset",
+        str(path),
+        "--target",
+        "species",
+        "--engines",
+        "fastsgd",
+        "--batch-sizes",
+        "8",
+        "--learning-rates",
+        "0.3",
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "5",
+        "-q",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     assert _main(args, monkeypatch) == 0
     assert "## flowers" in (tmp_path / "o" / "report.md").read_text()
     X_read, y_read, _ = _experiment.load_dataset(str(path), target="species")
@@ -426,9 +594,24 @@ def test_cli_reads_a_csv_dataset(tmp_path, monkeypatch):
 
 
 def test_cli_compares_across_datasets(tmp_path, monkeypatch, capsys):
-    args = ["compare", "--dataset", "iris,wine", "--engines", "fastsgd",
-            "--batch-sizes", "1,full", "--learning-rates", "0.3", "--seeds", "1",
-            "--max-epochs", "5", "-q", "--out", str(tmp_path)]
+    args = [
+        "compare",
+        "--dataset",
+        "iris,wine",
+        "--engines",
+        "fastsgd",
+        "--batch-sizes",
+        "1,full",
+        "--learning-rates",
+        "0.3",
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "5",
+        "-q",
+        "--out",
+        str(tmp_path),
+    ]
     assert _main(args, monkeypatch) == 0
     assert "on-line against full batch" in capsys.readouterr().out
     report = (tmp_path / "report.md").read_text()
@@ -436,10 +619,13 @@ def test_cli_compares_across_datasets(tmp_path, monkeypatch, capsys):
     assert "## Across datasets" in report
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--dataset", "nope"], "unknown dataset"),
-    (["--engines", "torch"], "engines must be among"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "nope"], "unknown dataset"),
+        (["--engines", "torch"], "engines must be among"),
+    ],
+)
 def test_cli_rejects_bad_input_clearly(args, message, tmp_path, monkeypatch, capsys):
     code = _main(["compare", *args, "--out", str(tmp_path)], monkeypatch)
     assert code == 2

@@ -110,22 +110,7 @@ print(after)
 """
 
 
-@pytest.mark.parametrize(
-    "threads",
-    [
-        "short-lived",
-        pytest.param(
-            "pool",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="threadpoolctl >= 3.8 lets only the thread that set an "
-                "OpenBLAS limit change it while that thread lives; the last fit out "
-                "restores from another thread, so the restore is ignored",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("threads", ["short-lived", "pool"])
 def test_overlapping_fits_restore_the_blas_thread_count(threads, tmp_path):
     """The BLAS limit of on-line fits is process-wide: after fits that overlapped in
     threads, BLAS must have the thread count it had before."""
