@@ -13,7 +13,7 @@ from fastsgd._version import __version__
 # sub-command -> (module, one-line help)
 COMMANDS = {
     "compare": (
-        "fastsgd._experiment",
+        "fastsgd._experiment.cli",
         "reproduce Wilson & Martinez: on-line vs mini-batch vs full-batch training",
     ),
     "bench": (

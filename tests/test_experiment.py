@@ -13,16 +13,16 @@ from sklearn.neural_network import _stochastic_optimizers
 from sklearn.preprocessing import StandardScaler
 
 import fastsgd.__main__ as cli
-from fastsgd import MLPClassifier, _experiment
+from fastsgd import MLPClassifier, _experiment, _kernels
+from fastsgd._experiment import compare as _compare
 from fastsgd._experiment import (
-    _Curve,
-    _Problem,
-    _segments,
     compare_batch_sizes,
     initial_weights,
     split_dataset,
     summarize,
 )
+from fastsgd._experiment.runs import _Curve, _Problem, _run, _segments
+from fastsgd._experiment.tables import _grid_table
 
 # A tiny grid on iris: every test that runs the whole comparison uses it.
 TINY = dict(
@@ -166,7 +166,7 @@ def test_fastsgd_runs_are_the_estimators_fits():
     ``MLPClassifier.fit``: same hold-out accuracy after every epoch."""
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=1), hidden=32)
-    row = _experiment._run(
+    row = _run(
         problem,
         "iris",
         "fastsgd",
@@ -230,7 +230,7 @@ def test_sklearn_trains_the_same_trajectory_up_to_the_best_point(tiny_runs):
 def test_test_accuracy_is_read_at_the_best_hold_out_point():
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=2), hidden=32)
-    row = _experiment._run(
+    row = _run(
         problem,
         "iris",
         "fastsgd",
@@ -275,7 +275,7 @@ def test_the_test_set_decides_nothing(monkeypatch):
         s.y_test = np.random.RandomState(0).permutation(s.y_test)
         return s
 
-    monkeypatch.setattr(_experiment, "split_dataset", scrambled)
+    monkeypatch.setattr(_compare, "split_dataset", scrambled)
     other = compare_batch_sizes("iris", **grid)
     assert len(honest) == len(other)
     decisions = (
@@ -414,7 +414,7 @@ def test_pandas_frame_when_asked(tiny_runs):
 
 
 def _diverge_at(monkeypatch, lr):
-    train_epoch = _experiment._kernels.train_epoch
+    train_epoch = _kernels.train_epoch
 
     def diverging(layout, params, *args):
         result = train_epoch(layout, params, *args)
@@ -422,7 +422,7 @@ def _diverge_at(monkeypatch, lr):
             params[0] = np.nan
         return result
 
-    monkeypatch.setattr(_experiment._kernels, "train_epoch", diverging)
+    monkeypatch.setattr(_kernels, "train_epoch", diverging)
 
 
 def test_time_budget_stops_runs_and_projects_their_time():
@@ -464,7 +464,7 @@ def test_diverged_runs_are_recorded_and_never_chosen(monkeypatch):
         assert row["chosen"] <= (not row["diverged"])
     for s in summarize(runs):
         assert s["largest_stable_lr"] == 0.1 and s["learning_rate"] == 0.1
-    assert "diverged" in _experiment._grid_table(runs, "iris", "fastsgd")
+    assert "diverged" in _grid_table(runs, "iris", "fastsgd")
 
 
 def test_sklearn_divergence_is_recorded(monkeypatch):
@@ -475,7 +475,7 @@ def test_sklearn_divergence_is_recorded(monkeypatch):
     )
     X, y = load_iris(return_X_y=True)
     problem = _Problem(split_dataset(X, y, seed=0), hidden=8)
-    row = _experiment._run(
+    row = _run(
         problem,
         "iris",
         "sklearn",

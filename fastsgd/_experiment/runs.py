@@ -1,0 +1,462 @@
+"""One training run: a split in the form the kernels read (``_Problem``), the
+paired initial weights, the hold-out curve and its stopping rule (``_Curve``),
+fastsgd driven segment by segment through ``_kernels.train_epoch``,
+scikit-learn observed through a probe on its per-batch back-propagation, and
+``_run``, which makes one row of the runs table."""
+
+import hashlib
+import math
+import time
+import warnings
+
+import numpy as np
+from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+
+from fastsgd import _kernels, _network
+from fastsgd._training import Optimizer
+
+
+class _Problem:
+    """A split in the form the kernels read, with the network's layout and
+    accuracy on the hold-out and test rows."""
+
+    def __init__(self, split, hidden):
+        self.split = split
+        self.hidden = hidden
+        self.binary = split.n_classes == 2
+        n_outputs = 1 if self.binary else split.n_classes
+        self.layout = _network.make_layout(
+            split.X_train.shape[1],
+            [hidden],
+            n_outputs,
+            "tanh",
+            "logistic" if self.binary else "softmax",
+        )
+        self.n_train = split.y_train.shape[0]
+        self.X_train_args = _network.kernel_input(split.X_train)
+        if self.binary:
+            Y = split.y_train[:, None]
+        else:
+            Y = np.eye(split.n_classes)[split.y_train]
+        self.Y_train = np.ascontiguousarray(Y, dtype=np.float64)
+        self.sample_weight = np.ones(self.n_train)
+        self._eval = {}
+        for name, X, y in (
+            ("holdout", split.X_holdout, split.y_holdout),
+            ("test", split.X_test, split.y_test),
+        ):
+            n = X.shape[0]
+            out = np.empty((n, n_outputs))
+            work = _network.workspace(
+                self.layout, _network.chunk_rows(self.layout, n), np.float64
+            )
+            self._eval[name] = (_network.kernel_input(X), n, y, out, work)
+
+    def accuracy(self, params, part):
+        """Accuracy of the weights ``params`` on the ``"holdout"`` or ``"test"`` rows
+        (predictions as scikit-learn's MLPClassifier makes them)."""
+        X_args, n, y, out, work = self._eval[part]
+        _network.forward(self.layout, params, X_args, n, out=out, work=work)
+        predicted = out[:, 0] > 0.5 if self.binary else out.argmax(axis=1)
+        return float(np.mean(predicted == y))
+
+
+def initial_weights(layout, seed):
+    """The paired initial weights of every run at ``seed``.
+
+    Drawn as ``MLPClassifier(random_state=seed)`` (fastsgd's or scikit-learn's)
+    draws them; the returned generator is in the state those estimators shuffle
+    the first epoch from.
+
+    Returns
+    -------
+    params : ndarray
+        Flat parameter buffer (``_network`` layout).
+    random_state : RandomState
+    """
+    random_state = np.random.RandomState(seed)
+    params = _network.glorot_uniform(layout, "tanh", random_state, np.float64)
+    return params, random_state
+
+
+def _digest(params):
+    return hashlib.sha1(np.ascontiguousarray(params).tobytes()).hexdigest()[:12]
+
+
+def _segments(n_rows, batch_size, epoch, evals_per_epoch):
+    """How epoch ``epoch`` (1-based) is cut between hold-out evaluations: a list of
+    ``(first row, end row, batches)``, cut at batch boundaries.
+
+    About ``evals_per_epoch / epoch`` evaluations per epoch (at least one), so the
+    evaluations stay about 10% of the training so far apart and epochs-to-target
+    can tell batch sizes apart even when the target comes within an epoch.
+    """
+    n_batches = -(-n_rows // batch_size)
+    k = min(n_batches, max(1, -(-evals_per_epoch // epoch)))
+    cuts = np.unique(np.round(np.linspace(0, n_batches, k + 1)).astype(int))
+    return [
+        (int(b0) * batch_size, min(int(b1) * batch_size, n_rows), int(b1 - b0))
+        for b0, b1 in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+
+
+class _Diverged(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Curve:
+    """One run's hold-out accuracy at each evaluation, its best point (and that
+    point's weights), its training seconds and its stopping rule."""
+
+    def __init__(self, problem, patience, progress, label, stop_at=None, budget=None):
+        self.problem = problem
+        self.patience = patience
+        self.progress = progress
+        self.label = label
+        self.stop_at = stop_at
+        self.budget = budget
+        self.epoch, self.updates, self.seconds, self.holdout = [], [], [], []
+        self.best = -1.0
+        self.best_index = 0
+        self.best_params = np.empty(problem.layout.n_params)
+        self.train_seconds = 0.0
+
+    def evaluate(self, params, epoch, updates):
+        accuracy = self.problem.accuracy(params, "holdout")
+        self.epoch.append(epoch)
+        self.updates.append(updates)
+        self.seconds.append(self.train_seconds)
+        self.holdout.append(accuracy)
+        if accuracy > self.best:
+            self.best = accuracy
+            self.best_index = len(self.holdout) - 1
+            np.copyto(self.best_params, params)
+        self.progress.live(
+            f"{self.label}  epoch {epoch:6.2f}  hold-out {accuracy:.4f}  "
+            f"best {self.best:.4f}"
+        )
+
+    def stalled(self, epoch):
+        """No improvement for ``patience`` epochs, or for as long as it took to
+        reach the best (checked at the end of epochs).
+
+        Patience that grows with the training so far (the "patience increase" of
+        Bengio's 2012 recommendations) lets full batch, which improves a little
+        per update and makes one update per epoch, run as long relative to its
+        progress as on-line training does.
+        """
+        best = self.epoch[self.best_index]
+        return epoch - best >= max(self.patience, best)
+
+    def stop_reason(self, epoch, epoch_end):
+        """Why training stops after the evaluation just made, or None: the
+        paired run's best accuracy reached (``stop_at``), the time budget spent,
+        or (at the end of an epoch) patience."""
+        if self.stop_at is not None and self.holdout[-1] >= self.stop_at:
+            return "paired best"
+        if self.budget is not None and self.train_seconds >= self.budget:
+            return "budget"
+        if epoch_end and self.stalled(epoch):
+            return "patience"
+        return None
+
+    def as_dict(self):
+        return {
+            "epoch": np.asarray(self.epoch),
+            "updates": np.asarray(self.updates, dtype=np.int64),
+            "seconds": np.asarray(self.seconds),
+            "holdout": np.asarray(self.holdout),
+        }
+
+
+def _train_fastsgd(
+    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
+):
+    """fastsgd's kernels as ``MLPClassifier(solver="sgd", momentum=0, alpha=0)`` runs
+    them, one kernel call per segment of an epoch so that the hold-out can be
+    measured in between without the estimator's per-call overhead."""
+    layout = problem.layout
+    params, random_state = initial_weights(layout, seed)
+    n = problem.n_train
+    grads = np.empty_like(params)
+    chunk = _network.chunk_rows(layout, batch_size)
+    work = _network.workspace(layout, chunk, params.dtype)
+    optimizer = Optimizer(
+        "sgd",
+        layout.n_params,
+        params.dtype,
+        learning_rate_init=learning_rate,
+        lr_schedule="constant",
+        momentum=0.0,
+        nesterovs_momentum=False,
+        power_t=0.5,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    )
+    rule_args = optimizer.kernel_args()  # constant: no state, a fixed rate
+    order = np.arange(n, dtype=np.intp)
+    updates = 0
+    curve.evaluate(params, 0.0, 0)
+    for epoch in range(1, max_epochs + 1):
+        start = time.perf_counter()
+        # The shuffle MLPClassifier draws: in place, from the same generator.
+        random_state.shuffle(order)
+        curve.train_seconds += time.perf_counter() - start
+        for first, end, batches in _segments(n, batch_size, epoch, evals_per_epoch):
+            start = time.perf_counter()
+            loss_sum, _, _ = _kernels.train_epoch(
+                layout,
+                params,
+                grads,
+                work,
+                *problem.X_train_args,
+                problem.Y_train,
+                problem.sample_weight,
+                order[first:end],
+                batch_size,
+                chunk,
+                0.0,
+                *rule_args,
+            )
+            curve.train_seconds += time.perf_counter() - start
+            updates += batches
+            position = epoch - 1 + end / n
+            if not (math.isfinite(loss_sum) and _kernels.all_finite(params)):
+                raise _Diverged(position)
+            curve.evaluate(params, position, updates)
+            reason = curve.stop_reason(epoch, end == n)
+            if reason is not None:
+                return reason
+    return "max_epochs"
+
+
+class _ProbedSklearnMLP(SklearnMLPClassifier):
+    """scikit-learn's MLPClassifier, unchanged but for a probe called before each
+    batch's back-propagation: it is how the hold-out accuracy is measured inside
+    ``fit`` (with its time taken out) without splitting the fit into
+    ``partial_fit`` calls, whose input checks would distort the seconds."""
+
+    _probe = None
+
+    def _backprop(self, *args, **kwargs):
+        if self._probe is not None:
+            self._probe(self)
+        return super()._backprop(*args, **kwargs)
+
+
+class _SklearnProbe:
+    """Counts scikit-learn's updates; before the first one, writes the paired
+    initial weights into the model (in place, so its optimizer updates them); at
+    the same points as fastsgd, measures the hold-out accuracy and applies the
+    stopping rule."""
+
+    def __init__(self, problem, init, batch_size, evals_per_epoch, curve):
+        self.problem = problem
+        self.init = init
+        self.batch_size = batch_size
+        self.evals_per_epoch = evals_per_epoch
+        self.curve = curve
+        self.n_batches = -(-problem.n_train // batch_size)
+        self.updates = 0
+        self.params = np.empty_like(init)
+        self.views = sum(_network.param_views(problem.layout, self.params), [])
+        self.init_views = sum(_network.param_views(problem.layout, init), [])
+        self.drawn_equal = None
+        self._cuts = {}
+        self.resume = time.perf_counter()
+
+    def _weights(self, est):
+        return est.coefs_ + est.intercepts_
+
+    def __call__(self, est):
+        self.curve.train_seconds += time.perf_counter() - self.resume
+        if self.updates == 0:
+            weights = self._weights(est)
+            self.drawn_equal = all(
+                np.array_equal(w, v)
+                for w, v in zip(weights, self.init_views, strict=True)
+            )
+            for w, v in zip(weights, self.init_views, strict=True):
+                np.copyto(w, v)
+            self.curve.evaluate(self.init, 0.0, 0)
+        else:
+            epoch, batches = divmod(self.updates, self.n_batches)
+            if batches == 0:
+                batches = self.n_batches
+            else:
+                epoch += 1
+            self._checkpoint(est, epoch, batches)
+        self.updates += 1
+        self.resume = time.perf_counter()
+
+    def _checkpoint(self, est, epoch, batches):
+        cuts = self._cuts.get(epoch)
+        if cuts is None:
+            cuts = self._cuts[epoch] = {
+                sum(s[2] for s in segments[: i + 1])
+                for segments in [
+                    _segments(
+                        self.problem.n_train,
+                        self.batch_size,
+                        epoch,
+                        self.evals_per_epoch,
+                    )
+                ]
+                for i in range(len(segments))
+            }
+        if batches not in cuts:
+            return
+        for view, w in zip(self.views, self._weights(est), strict=True):
+            np.copyto(view, w)
+        rows = min(batches * self.batch_size, self.problem.n_train)
+        position = epoch - 1 + rows / self.problem.n_train
+        if not _kernels.all_finite(self.params):
+            raise _Diverged(position)
+        self.curve.evaluate(self.params, position, self.updates)
+        reason = self.curve.stop_reason(epoch, batches == self.n_batches)
+        if reason is not None:
+            raise _Stop(reason)
+
+    def finish(self, est, epochs):
+        """After ``fit`` ran all its epochs: the last epoch's evaluation. Returns
+        why training stopped, as fastsgd's loop would say it."""
+        self.curve.train_seconds += time.perf_counter() - self.resume
+        try:
+            self._checkpoint(est, epochs, self.n_batches)
+        except _Stop as stop:
+            return stop.args[0]
+        return "max_epochs"
+
+
+def _train_sklearn(
+    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
+):
+    init, _ = initial_weights(problem.layout, seed)
+    est = _ProbedSklearnMLP(
+        hidden_layer_sizes=(problem.hidden,),
+        activation="tanh",
+        solver="sgd",
+        alpha=0.0,
+        batch_size=batch_size,
+        learning_rate="constant",
+        learning_rate_init=learning_rate,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        shuffle=True,
+        random_state=seed,
+        max_iter=max_epochs,
+        n_iter_no_change=max_epochs + 1,  # the hold-out rule stops it, not its own
+    )
+    probe = _SklearnProbe(problem, init, batch_size, evals_per_epoch, curve)
+    est._probe = probe
+    stop = "max_epochs"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        probe.resume = time.perf_counter()
+        try:
+            est.fit(problem.split.X_train, problem.split.y_train)
+        except _Stop as reason:
+            stop = reason.args[0]
+        except ValueError as exc:  # scikit-learn's own non-finite check
+            raise _Diverged(curve.epoch[-1] if curve.epoch else 0.0) from exc
+        else:
+            stop = probe.finish(est, est.n_iter_)
+    if any("interrupted by user" in str(w.message) for w in caught):
+        raise KeyboardInterrupt  # scikit-learn swallows Ctrl-C; pass it on
+    if probe.drawn_equal is None:
+        raise RuntimeError(
+            "scikit-learn's MLPClassifier no longer calls _backprop per batch; "
+            "the comparison cannot observe its training"
+        )
+    return stop, probe.drawn_equal
+
+
+_TRAINERS = {"fastsgd": _train_fastsgd, "sklearn": _train_sklearn}
+
+
+def _batch_label(batch_size):
+    return "full" if batch_size == "full" else str(int(batch_size))
+
+
+def _run(
+    problem,
+    dataset,
+    engine,
+    seed,
+    batch_size,
+    learning_rate,
+    settings,
+    evals_per_epoch,
+    threads,
+    progress,
+    stop_at=None,
+    budget=None,
+):
+    """One training run, as one row of the runs table; ``stop_at`` and ``budget``
+    stop it early (see ``_Curve.stop_reason``)."""
+    n = problem.n_train
+    rows_per_batch = n if batch_size == "full" else min(int(batch_size), n)
+    label = (
+        f"{dataset} {engine:7s} batch {_batch_label(batch_size):>4s} "
+        f"lr {learning_rate:<6g} seed {seed}"
+    )
+    curve = _Curve(problem, settings.patience, progress, label, stop_at, budget)
+    drawn_equal = None
+    diverged_at = math.nan
+    try:
+        result = _TRAINERS[engine](
+            problem,
+            seed,
+            rows_per_batch,
+            learning_rate,
+            settings.max_epochs,
+            evals_per_epoch,
+            curve,
+        )
+        if engine == "sklearn":
+            stop, drawn_equal = result
+        else:
+            stop = result
+    except _Diverged as exc:
+        stop, diverged_at = "diverged", float(exc.args[0])
+    test = problem.accuracy(curve.best_params, "test") if curve.holdout else math.nan
+    epochs = max(
+        curve.epoch[-1] if curve.epoch else 0.0,
+        diverged_at if stop == "diverged" else 0.0,
+    )
+    split = problem.split
+    return {
+        "dataset": dataset,
+        "engine": engine,
+        "batch": _batch_label(batch_size),
+        "batch_size": rows_per_batch,
+        "learning_rate": learning_rate,
+        # Wilson & Martinez sum a batch's per-sample changes: their rate is ours / B.
+        "learning_rate_summed": learning_rate / rows_per_batch,
+        "seed": seed,
+        "n_train": n,
+        "n_holdout": split.y_holdout.shape[0],
+        "n_test": split.y_test.shape[0],
+        "n_features": split.X_train.shape[1],
+        "n_classes": split.n_classes,
+        "hidden": problem.hidden,
+        "threads": threads,
+        "updates_per_epoch": -(-n // rows_per_batch),
+        "stop": stop,
+        "diverged": stop == "diverged",
+        "epochs": epochs,
+        "updates": curve.updates[-1] if curve.updates else 0,
+        "seconds": curve.train_seconds,
+        "seconds_per_epoch": curve.train_seconds / epochs if epochs > 0 else math.nan,
+        "best_holdout": curve.best,
+        "best_epoch": curve.epoch[curve.best_index],
+        "test_at_best": test,
+        "initial_weights": _digest(initial_weights(problem.layout, seed)[0]),
+        "sklearn_drew_same_weights": drawn_equal,
+        "curve": curve.as_dict(),
+    }
