@@ -8,6 +8,7 @@ import hashlib
 import math
 import time
 import warnings
+from itertools import accumulate
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
@@ -164,6 +165,18 @@ class _Curve:
             return "patience"
         return None
 
+    def checkpoint(self, params, epoch, rows, updates, finite=True):
+        """The evaluation after the first ``rows`` training rows of epoch
+        ``epoch`` (1-based), the same for every engine: raises ``_Diverged`` if
+        the loss (``finite``) or the weights are no longer finite, else records
+        the hold-out accuracy and returns ``stop_reason``."""
+        n = self.problem.n_train
+        position = epoch - 1 + rows / n
+        if not (finite and _kernels.all_finite(params)):
+            raise _Diverged(position)
+        self.evaluate(params, position, updates)
+        return self.stop_reason(epoch, rows == n)
+
     def as_dict(self):
         return {
             "epoch": np.asarray(self.epoch),
@@ -225,11 +238,9 @@ def _train_fastsgd(
             )
             curve.train_seconds += time.perf_counter() - start
             updates += batches
-            position = epoch - 1 + end / n
-            if not (math.isfinite(loss_sum) and _kernels.all_finite(params)):
-                raise _Diverged(position)
-            curve.evaluate(params, position, updates)
-            reason = curve.stop_reason(epoch, end == n)
+            reason = curve.checkpoint(
+                params, epoch, end, updates, math.isfinite(loss_sum)
+            )
             if reason is not None:
                 return reason
     return "max_epochs"
@@ -297,28 +308,17 @@ class _SklearnProbe:
     def _checkpoint(self, est, epoch, batches):
         cuts = self._cuts.get(epoch)
         if cuts is None:
-            cuts = self._cuts[epoch] = {
-                sum(s[2] for s in segments[: i + 1])
-                for segments in [
-                    _segments(
-                        self.problem.n_train,
-                        self.batch_size,
-                        epoch,
-                        self.evals_per_epoch,
-                    )
-                ]
-                for i in range(len(segments))
-            }
+            segments = _segments(
+                self.problem.n_train, self.batch_size, epoch, self.evals_per_epoch
+            )
+            # The batch counts at which fastsgd evaluates: each segment's end.
+            cuts = self._cuts[epoch] = set(accumulate(s[2] for s in segments))
         if batches not in cuts:
             return
         for view, w in zip(self.views, self._weights(est), strict=True):
             np.copyto(view, w)
         rows = min(batches * self.batch_size, self.problem.n_train)
-        position = epoch - 1 + rows / self.problem.n_train
-        if not _kernels.all_finite(self.params):
-            raise _Diverged(position)
-        self.curve.evaluate(self.params, position, self.updates)
-        reason = self.curve.stop_reason(epoch, batches == self.n_batches)
+        reason = self.curve.checkpoint(self.params, epoch, rows, self.updates)
         if reason is not None:
             raise _Stop(reason)
 
