@@ -47,6 +47,7 @@ from fastsgd._experiment.settings import (
     LEARNING_RATES,
     SETTINGS,
     TARGET_FRACTION,
+    _defaults,
 )
 from fastsgd._experiment.summary import _datasets, summarize
 from fastsgd._experiment.tables import (
@@ -226,7 +227,7 @@ def run(args):
         for name in datasets:
             seeds = args.seeds
             if seeds is None and args.full:
-                seeds = SETTINGS.get(name, SETTINGS["csv"]).seeds + 2
+                seeds = _defaults(name).seeds + 2
             runs += compare_batch_sizes(
                 name,
                 batch_sizes=args.batch_sizes,

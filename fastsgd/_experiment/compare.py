@@ -43,8 +43,10 @@ def _targets(rows, engine):
     return {seed: TARGET_FRACTION * b for seed, b in best.items()}
 
 
-def _set_targets(rows, targets):
-    """Epochs, updates and seconds to each row's seed's target."""
+def _set_targets(rows, engine):
+    """Each row's target (its seed's, from ``engine``'s runs: see ``_targets``),
+    and the epochs, updates and seconds to it."""
+    targets = _targets(rows, engine)
     for row in rows:
         target = targets.get(row["seed"], math.nan)
         row["target"] = target
@@ -264,8 +266,7 @@ def _compare_dataset(
                     )
                 break
 
-    targets = _targets(rows, search)
-    _set_targets(rows, targets)
+    _set_targets(rows, search)
     chosen = {}
     for batch_size in batch_sizes:
         label = _batch_label(batch_size)
@@ -295,7 +296,7 @@ def _compare_dataset(
             rows += group
         # Seeds the search did not run on get their targets from the timing runs
         # (those of searched seeds repeat search runs, so theirs do not change).
-        _set_targets(rows, _targets(rows, search))
+        _set_targets(rows, search)
         for batch_size in batch_sizes:
             _project(
                 [
@@ -428,7 +429,7 @@ def compare_batch_sizes(
         for name in datasets:
             name = os.fspath(name)
             settings = _resolve_settings(
-                name if name in DATASETS else "csv",
+                name,
                 hidden,
                 max_epochs,
                 patience,

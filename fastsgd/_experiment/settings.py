@@ -45,10 +45,16 @@ SETTINGS = {
 }
 
 
+def _defaults(dataset):
+    """The ``Settings`` of a bundled dataset; any other name is a CSV file's."""
+    return SETTINGS.get(dataset, SETTINGS["csv"])
+
+
 def _resolve_settings(
     dataset, hidden, max_epochs, patience, seeds, budget, search_seeds
 ):
-    base = SETTINGS.get(dataset, SETTINGS["csv"])
+    """``dataset``'s defaults, overridden by the arguments that are not None."""
+    base = _defaults(dataset)
     return Settings(
         hidden=base.hidden if hidden is None else int(hidden),
         max_epochs=base.max_epochs if max_epochs is None else int(max_epochs),
