@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from fastsgd._experiment.summary import _by_engine, _effective_seconds
+from fastsgd._experiment.summary import _by_engine, _effective_seconds, _engines
 from fastsgd._experiment.tables import _duration, _fmt, _reached, _significant
 
 
@@ -140,7 +140,7 @@ def findings(summary, dataset):
     )
 
     # 4. Seconds to target (projected where a time budget cut runs short).
-    engines = list(dict.fromkeys(e for v in by_batch.values() for e in v))
+    engines = _engines(by_batch)
     parts, holds = [], None
     times = {}
     for batch, v in by_batch.items():

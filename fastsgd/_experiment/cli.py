@@ -49,7 +49,7 @@ from fastsgd._experiment.settings import (
     TARGET_FRACTION,
     _defaults,
 )
-from fastsgd._experiment.summary import _datasets, summarize
+from fastsgd._experiment.summary import _distinct, summarize
 from fastsgd._experiment.tables import (
     accuracy_table,
     cross_dataset_table,
@@ -254,7 +254,8 @@ def run(args):
         return 130
     wall = time.perf_counter() - started
     summary = summarize(runs)
-    for dataset in _datasets(summary):
+    summarized = _distinct(summary, "dataset")
+    for dataset in summarized:
         print()
         print(
             f"{dataset}: accuracy and learning rates (chosen on hold-out; "
@@ -269,14 +270,14 @@ def run(args):
             "accuracy (training seconds only)"
         )
         print(speed_table(summary, dataset))
-    if len(_datasets(summary)) > 1:
+    if len(summarized) > 1:
         print()
         print("on-line against full batch (fastsgd)")
         print(cross_dataset_table(summary))
     out = Path(args.out)
     plots, note = [], None
     try:
-        for dataset in _datasets(summary):
+        for dataset in summarized:
             plots += plot(runs, out, dataset)
     except ImportError:
         note = (

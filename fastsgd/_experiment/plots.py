@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fastsgd._experiment.summary import _records, summarize
+from fastsgd._experiment.summary import _distinct, _records, summarize
 
 
 def _mean_curve(rows, x):
@@ -49,8 +49,8 @@ def plot(runs, out, dataset=None):
     summary = summarize(rows)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    batches = list(dict.fromkeys(r["batch"] for r in rows))
-    engines = list(dict.fromkeys(r["engine"] for r in rows))
+    batches = _distinct(rows, "batch")
+    engines = _distinct(rows, "engine")
     colors = {b: f"C{i}" for i, b in enumerate(batches)}
     styles = {"fastsgd": "-", "sklearn": "--"}
     target = float(np.nanmean([r["target"] for r in rows]))

@@ -12,7 +12,7 @@ import sklearn
 
 from fastsgd._experiment.claims import findings
 from fastsgd._experiment.settings import TARGET_FRACTION
-from fastsgd._experiment.summary import _datasets, _records, summarize
+from fastsgd._experiment.summary import _distinct, _records, summarize
 from fastsgd._experiment.tables import (
     _grid_table,
     accuracy_table,
@@ -131,10 +131,11 @@ def write_report(
     ]
     if wall_seconds is not None:
         lines.append(f"- Wall time of the whole comparison: {wall_seconds:.0f} s.")
-    for dataset in _datasets(summary):
+    datasets = _distinct(summary, "dataset")
+    for dataset in datasets:
         drows = [r for r in rows if r["dataset"] == dataset]
         s0 = next(s for s in summary if s["dataset"] == dataset)
-        engines = list(dict.fromkeys(r["engine"] for r in drows))
+        engines = _distinct(drows, "engine")
         searched = sorted({r["seed"] for r in drows if r.get("phase") == "search"})
         on = (
             ""
@@ -194,7 +195,7 @@ def write_report(
             lines += ["### Plots", ""]
             lines += [f"![{Path(p).stem}]({Path(p).name})" for p in shown]
             lines.append("")
-    if len(_datasets(summary)) > 1:
+    if len(datasets) > 1:
         lines += [
             "",
             "## Across datasets",

@@ -12,6 +12,11 @@ def _records(table):
     return list(table)
 
 
+def _distinct(rows, key):
+    """The values of ``key`` in ``rows``, each once, in order of first appearance."""
+    return list(dict.fromkeys(r[key] for r in rows))
+
+
 def _mean_sd(values):
     values = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if values.size == 0:
@@ -47,31 +52,19 @@ def summarize(runs):
     """
     rows = _records(runs)
     out = []
-    keys = []
+    groups = {}
     for r in rows:
-        key = (r["dataset"], r["engine"], r["batch"])
-        if key not in keys:
-            keys.append(key)
-    for dataset, engine, batch in keys:
-        group = [
-            r
-            for r in rows
-            if (r["dataset"], r["engine"], r["batch"]) == (dataset, engine, batch)
-        ]
-        lrs = sorted({r["learning_rate"] for r in group})
-        stable = [
-            lr
-            for lr in lrs
-            if not any(r["diverged"] for r in group if r["learning_rate"] == lr)
-        ]
+        groups.setdefault((r["dataset"], r["engine"], r["batch"]), []).append(r)
+    for (dataset, engine, batch), group in groups.items():
+        by_lr = {}
+        for r in group:
+            by_lr.setdefault(r["learning_rate"], []).append(r)
+        lrs = sorted(by_lr)
+        stable = [lr for lr in lrs if not any(r["diverged"] for r in by_lr[lr])]
         useful = [
             lr
             for lr in lrs
-            if not any(
-                math.isnan(r["epochs_to_target"])
-                for r in group
-                if r["learning_rate"] == lr
-            )
+            if not any(math.isnan(r["epochs_to_target"]) for r in by_lr[lr])
         ]
         phase = "timing" if any(r.get("phase") == "timing" for r in group) else "search"
         chosen = [r for r in group if r["chosen"] and r.get("phase", "search") == phase]
@@ -138,8 +131,9 @@ def _by_engine(summary, dataset):
     return table
 
 
-def _datasets(summary):
-    return list(dict.fromkeys(s["dataset"] for s in summary))
+def _engines(by_batch):
+    """The engines of a ``_by_engine`` table, in order of first appearance."""
+    return list(dict.fromkeys(e for v in by_batch.values() for e in v))
 
 
 def _effective_seconds(s):

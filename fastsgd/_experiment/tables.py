@@ -6,7 +6,12 @@ import math
 
 import numpy as np
 
-from fastsgd._experiment.summary import _by_engine, _datasets, _effective_seconds
+from fastsgd._experiment.summary import (
+    _by_engine,
+    _distinct,
+    _effective_seconds,
+    _engines,
+)
 
 
 def _fmt(x, spec=".3g"):
@@ -127,7 +132,7 @@ def speed_table(summary, dataset, markdown=False):
     seconds per epoch).
     """
     by_batch = _by_engine(summary, dataset)
-    engines = list(dict.fromkeys(e for v in by_batch.values() for e in v))
+    engines = _engines(by_batch)
     both = "fastsgd" in engines and "sklearn" in engines
     headers = ["batch", "epochs to target", "updates to target"]
     headers += [f"time to target ({e})" for e in engines]
@@ -199,7 +204,7 @@ def edge_notes(summary, dataset):
 def cross_dataset_table(summary, markdown=False):
     """On-line against full batch on every dataset of a comparison."""
     rows = []
-    for dataset in _datasets(summary):
+    for dataset in _distinct(summary, "dataset"):
         per_batch = _by_engine(summary, dataset)
         online = (per_batch.get("1") or {}).get("fastsgd")
         full = (per_batch.get("full") or {}).get("fastsgd")
@@ -241,7 +246,7 @@ def _grid_table(rows, dataset, engine):
     """Mean best hold-out accuracy for every batch size and learning rate run."""
     rows = [r for r in rows if r["dataset"] == dataset and r["engine"] == engine]
     lrs = sorted({r["learning_rate"] for r in rows})
-    batches = list(dict.fromkeys(r["batch"] for r in rows))
+    batches = _distinct(rows, "batch")
     body = []
     for batch in batches:
         cells = [batch]
