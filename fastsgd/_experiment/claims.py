@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from fastsgd._experiment.summary import _by_engine, _effective_seconds, _engines
-from fastsgd._experiment.tables import _duration, _fmt, _reached, _significant
+from fastsgd._experiment.tables import _duration, _fmt, _ratio, _reached
 
 
 def findings(summary, dataset):
@@ -76,7 +76,7 @@ def findings(summary, dataset):
             )
         else:
             text += (
-                f". Batch {last['batch']} needs {_significant(ratio, 3)}× the "
+                f". Batch {last['batch']} needs {_ratio(ratio)} the "
                 f"epochs of batch {fast[0]['batch']}"
             )
         if middle:
@@ -103,8 +103,8 @@ def findings(summary, dataset):
     batch_growth = sizes[-1] / sizes[0]
     steps = ", ".join(
         f"{a['batch']}→{b['batch']}: "
-        f"{_significant(b['learning_rate'] / a['learning_rate'], 3)}× for "
-        f"{_significant(b['batch_size'] / a['batch_size'], 3)}×"
+        f"{_ratio(b['learning_rate'] / a['learning_rate'])} for "
+        f"{_ratio(b['batch_size'] / a['batch_size'])}"
         for a, b in zip(fast[:-1], fast[1:], strict=True)
     )
     linear = [
@@ -113,7 +113,7 @@ def findings(summary, dataset):
         if lr / lrs[0] >= 0.5 * b / sizes[0]
     ]
     shortfall = (
-        f"{_significant(batch_growth / lr_growth, 3)}× short of linear scaling"
+        f"{_ratio(batch_growth / lr_growth)} short of linear scaling"
         if batch_growth >= lr_growth
         else "faster than linear"
     )
@@ -129,7 +129,7 @@ def findings(summary, dataset):
             "the batch size",
             bool(batch_growth >= 5 * lr_growth),
             f"{lrs[0]:g} at batch {fast[0]['batch']} to {lrs[-1]:g} at batch "
-            f"{fast[-1]['batch']}: {_significant(lr_growth, 3)}× for a "
+            f"{fast[-1]['batch']}: {_ratio(lr_growth)} for a "
             f"{batch_growth:,.0f}× larger batch, {shortfall} (holds at 5× short or "
             f"more){linear_note}. Step by step, learning rate against batch growth: "
             f"{steps}. In Wilson & Martinez's "
@@ -194,8 +194,10 @@ def findings(summary, dataset):
         if engine == engines[0] and online is not None:
             holds = times[engine, online][0] <= 1.1 * times[engine, fastest][0]
     speedups = [
-        f"{b}: {'≈ ' if times['sklearn', b][1] else ''}"
-        f"{_significant(times['sklearn', b][0] / times['fastsgd', b][0], 3)}×"
+        f"{b}: "
+        + _ratio(
+            times["sklearn", b][0] / times["fastsgd", b][0], times["sklearn", b][1]
+        )
         for b in by_batch
         if ("fastsgd", b) in times and ("sklearn", b) in times
     ]

@@ -43,7 +43,7 @@ def plot(runs, out, dataset=None):
     """
     from matplotlib.figure import Figure
 
-    rows = [r for r in _records(runs)]
+    rows = _records(runs)
     dataset = dataset or rows[0]["dataset"]
     rows = [r for r in rows if r["dataset"] == dataset]
     summary = summarize(rows)

@@ -136,6 +136,7 @@ def write_report(
         drows = [r for r in rows if r["dataset"] == dataset]
         s0 = next(s for s in summary if s["dataset"] == dataset)
         engines = _distinct(drows, "engine")
+        notes = edge_notes(summary, dataset)
         searched = sorted({r["seed"] for r in drows if r.get("phase") == "search"})
         on = (
             ""
@@ -157,8 +158,8 @@ def write_report(
             "",
             accuracy_table(summary, dataset, markdown=True),
             "",
-            *[f"Note: {n}." for n in edge_notes(summary, dataset)],
-            *([""] if edge_notes(summary, dataset) else []),
+            *[f"Note: {n}." for n in notes],
+            *([""] if notes else []),
             "### Speed to the target",
             "",
             speed_table(summary, dataset, markdown=True),

@@ -45,6 +45,11 @@ def _significant(x, digits):
     return f"{x:.0f}" if "e" in text else text
 
 
+def _ratio(x, approximate=False):
+    """A ratio as "3.52×" (3 significant digits), or "≈ 3.52×"."""
+    return ("≈ " if approximate else "") + _significant(x, 3) + "×"
+
+
 def _table(headers, rows, markdown):
     """Rows of strings as an aligned text table or a markdown table (first
     column left-aligned, the others right-aligned)."""
@@ -115,7 +120,7 @@ def _time_cell(s):
         return "—"
     text = _duration(s["seconds_to_target"], s["seconds_to_target_sd"])
     if s["reached"] < s["seeds"]:
-        text = "" if s["reached"] == 0 else text + f" ({s['reached']}/{s['seeds']})"
+        text = "" if s["reached"] == 0 else text + _reached(s)
     if s.get("over_budget"):
         text += ("; " if text else "") + (
             f"> {_duration(s['seconds_to_target_lower'])} "
@@ -152,19 +157,15 @@ def speed_table(summary, dataset, markdown=False):
         ]
         row += [_time_cell(per_engine.get(e, {})) for e in engines]
         if both:
-            f, _ = (
-                _effective_seconds(per_engine["fastsgd"])
-                if "fastsgd" in per_engine
+            (f, _), (k, projected) = (
+                _effective_seconds(per_engine[e])
+                if e in per_engine
                 else (math.nan, False)
-            )
-            k, projected = (
-                _effective_seconds(per_engine["sklearn"])
-                if "sklearn" in per_engine
-                else (math.nan, False)
+                for e in ("fastsgd", "sklearn")
             )
             cell = "—"
             if f > 0 and not math.isnan(k):
-                cell = ("≈ " if projected else "") + _significant(k / f, 3) + "×"
+                cell = _ratio(k / f, projected)
             row.append(cell)
         for e in engines:
             row.append(
