@@ -619,6 +619,33 @@ def test_cli_compares_across_datasets(tmp_path, monkeypatch, capsys):
     assert "## Across datasets" in report
 
 
+def test_cli_across_datasets_without_on_line_runs(tmp_path, monkeypatch, capsys):
+    """Without batch 1 there is no on-line/full comparison to make: the report is
+    written without that section instead of failing after the training."""
+    args = [
+        "compare",
+        "--dataset",
+        "iris,wine",
+        "--engines",
+        "fastsgd",
+        "--batch-sizes",
+        "8,full",
+        "--learning-rates",
+        "0.3",
+        "--seeds",
+        "1",
+        "--max-epochs",
+        "3",
+        "-q",
+        "--out",
+        str(tmp_path),
+    ]
+    assert _main(args, monkeypatch) == 0
+    assert "on-line against full batch" not in capsys.readouterr().out
+    report = (tmp_path / "report.md").read_text()
+    assert "## wine" in report and "## Across datasets" not in report
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -270,10 +270,11 @@ def run(args):
             "accuracy (training seconds only)"
         )
         print(speed_table(summary, dataset))
-    if len(summarized) > 1:
+    across = cross_dataset_table(summary) if len(summarized) > 1 else None
+    if across is not None:
         print()
         print("on-line against full batch (fastsgd)")
-        print(cross_dataset_table(summary))
+        print(across)
     out = Path(args.out)
     plots, note = [], None
     try:

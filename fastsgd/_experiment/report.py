@@ -196,7 +196,8 @@ def write_report(
             lines += ["### Plots", ""]
             lines += [f"![{Path(p).stem}]({Path(p).name})" for p in shown]
             lines.append("")
-    if len(datasets) > 1:
+    across = cross_dataset_table(summary, markdown=True) if len(datasets) > 1 else None
+    if across is not None:
         lines += [
             "",
             "## Across datasets",
@@ -206,7 +207,7 @@ def write_report(
             "10× should cut on-line epochs about 10× and leave full batch "
             "unchanged.",
             "",
-            cross_dataset_table(summary, markdown=True),
+            across,
             "",
         ]
     if plot_note:

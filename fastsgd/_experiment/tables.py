@@ -60,7 +60,7 @@ def _table(headers, rows, markdown):
         ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
 
     def fmt(cells):
         return "  ".join(
@@ -203,7 +203,8 @@ def edge_notes(summary, dataset):
 
 
 def cross_dataset_table(summary, markdown=False):
-    """On-line against full batch on every dataset of a comparison."""
+    """On-line against full batch on every dataset of a comparison; None when no
+    dataset ran both."""
     rows = []
     for dataset in _distinct(summary, "dataset"):
         per_batch = _by_engine(summary, dataset)
@@ -228,6 +229,8 @@ def cross_dataset_table(summary, markdown=False):
                 _duration(full["seconds_to_target"]),
             ]
         )
+    if not rows:
+        return None
     return _table(
         [
             "dataset",
