@@ -65,6 +65,94 @@ FSGD_INLINE T FN(fsgd_step)(const int rule, const FN(fsgd_hyper) h, T w, T g,
     return w + -h.lr * m / (FSGD_SQRT(v) + h.eps);
 }
 
+/* ---- vectors ------------------------------------------------------------------ */
+
+/* The loops below that keep accumulators in registers use GCC/Clang vector
+ * extensions, which keep them portable (the compiler splits the vectors on
+ * narrower machines). They serve every rule but Adam, whose square root has no
+ * portable vector form. */
+typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
+{
+    FN(fsgd_vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The first n <= VLEN elements of p; the others are 0. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_n)(const T *p, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    return (FN(fsgd_vec))FSGD_CAT(FSGD_MASKLOAD, S)(p, n);
+#else
+    FN(fsgd_vec) v = {0};
+    ptrdiff_t l;
+    for (l = 0; l < n; l++)
+        v[l] = p[l];
+    return v;
+#endif
+}
+
+/* Store the first n <= VLEN elements of v to p. */
+FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    FSGD_CAT(FSGD_MASKSTORE, S)(p, v, n);
+#else
+    ptrdiff_t l;
+    for (l = 0; l < n; l++)
+        p[l] = v[l];
+#endif
+}
+
+/* The sum of a vector's elements (a tree of additions in registers). */
+FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
+{
+#if FSGD_HAVE_MASK
+    return FSGD_CAT(FSGD_HSUM, S)(v);
+#else
+    T s = 0;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        s += v[l];
+    return s;
+#endif
+}
+
+/* fsgd_step on a vector, for the rules without Adam, with the velocity in *v
+ * (untouched by plain SGD). */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_v)(const int rule, const FN(fsgd_hyper) h,
+                                          FN(fsgd_vec) w, FN(fsgd_vec) g,
+                                          FN(fsgd_vec) *v)
+{
+    if (rule == FSGD_SGD)
+        return w - h.lr * g;
+    *v = h.mu * *v - h.lr * g;
+    if (rule == FSGD_MOMENTUM)
+        return w + *v;
+    return w + (h.mu * *v - h.lr * g);
+}
+
+/* fsgd_step on a vector, the velocity at s1. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep)(const int rule, const FN(fsgd_hyper) h,
+                                        FN(fsgd_vec) w, FN(fsgd_vec) g, T *s1)
+{
+    FN(fsgd_vec) v;
+    if (rule == FSGD_SGD)
+        return w - h.lr * g;
+    v = FN(fsgd_vload)(s1);
+    w = FN(fsgd_vstep_v)(rule, h, w, g, &v);
+    FN(fsgd_vstore)(s1, v);
+    return w;
+}
+
 /* ---- one step on a span of parameters ------------------------------------------ */
 
 FSGD_INLINE double FN(fsgd_update_body)(const int rule, const int decay,
@@ -145,6 +233,159 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
     return total;
 }
 
+/* One vector of a hidden row's sweep: the dot with the delta, the sum of squares
+ * and the step. ld/st load and store it (whole or the first n elements). */
+#define FSGD_HID_VEC(acc, q, wp, sp, dv, LOAD, STORE)                                \
+    do {                                                                             \
+        FN(fsgd_vec) wk = LOAD(wp), vk = zero, g = gs * (dv);                        \
+        acc += wk * (dv);                                                            \
+        if (decay) {                                                                 \
+            g += a * wk;                                                             \
+            q += wk * wk;                                                            \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk = LOAD(sp);                                                           \
+        wk = FN(fsgd_vstep_v)(rule, h, wk, g, &vk);                                  \
+        STORE(wp, wk);                                                               \
+        if (rule != FSGD_SGD)                                                        \
+            STORE(sp, vk);                                                           \
+    } while (0)
+#define FSGD_LD(p) FN(fsgd_vload)(p)
+#define FSGD_ST(p, v) FN(fsgd_vstore)((p), (v))
+#define FSGD_LDN(p) FN(fsgd_vload_n)((p), tail)
+#define FSGD_STN(p, v) FN(fsgd_vstore_n)((p), (v), tail)
+
+/* The sweep of fsgd_sweep_hidden for the rules without Adam, over the rows listed
+ * in rows[0:k]: each row's dot and sum of squares are accumulated in registers,
+ * two vectors at a time, the tail of the row (n_out % VLEN elements) masked. A
+ * layer at most two vectors wide (the output layer) keeps its delta in registers. */
+FSGD_INLINE double FN(fsgd_hidden_rows)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in, T inv_sw, T a,
+    const ptrdiff_t *rows, ptrdiff_t k)
+{
+    const FN(fsgd_vec) zero = {0};
+    const ptrdiff_t nfull = n_out / VLEN, tail = n_out - nfull * VLEN;
+    double total = 0;
+    ptrdiff_t p, j;
+    FN(fsgd_vec) q0 = zero, q1 = zero;
+    if (nfull <= 1) {
+        /* Narrow: one whole vector or none, then the tail. */
+        const FN(fsgd_vec) d0 = nfull ? FN(fsgd_vload)(d_out) : zero;
+        const FN(fsgd_vec) d1 = FN(fsgd_vload_n)(d_out + nfull * VLEN, tail);
+        for (p = 0; p < k; p++) {
+            const ptrdiff_t i = rows[p];
+            T *w = W + i * n_out;
+            T *s = FSGD_ROW_STATE(S1, i * n_out);
+            const T gs = a_in[i] * inv_sw;
+            FN(fsgd_vec) acc0 = zero, acc1 = zero;
+            if (nfull)
+                FSGD_HID_VEC(acc0, q0, w, s, d0, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN, d1, FSGD_LDN,
+                         FSGD_STN);
+            d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        }
+        return (double)FN(fsgd_hsum)(q0) + FN(fsgd_hsum)(q1);
+    }
+    for (p = 0; p < k; p++) {
+        const ptrdiff_t i = rows[p];
+        T *w = W + i * n_out;
+        T *s = FSGD_ROW_STATE(S1, i * n_out);
+        const T gs = a_in[i] * inv_sw;
+        FN(fsgd_vec) acc0 = zero, acc1 = zero;
+        for (j = 0; j + 2 * VLEN <= n_out; j += 2 * VLEN) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            const FN(fsgd_vec) db = FN(fsgd_vload)(d_out + j + VLEN);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + j + VLEN, s + j + VLEN, db, FSGD_LD, FSGD_ST);
+        }
+        if (j + VLEN <= n_out) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
+            j += VLEN;
+        }
+        if (tail) {
+            const FN(fsgd_vec) db = FN(fsgd_vload_n)(d_out + j, tail);
+            FSGD_HID_VEC(acc1, q1, w + j, s + j, db, FSGD_LDN, FSGD_STN);
+        }
+        d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        if (decay) {
+            /* in T over a row, in double across rows */
+            total += FN(fsgd_hsum)(q0 + q1);
+            q0 = q1 = zero;
+        }
+    }
+    return total;
+}
+
+#undef FSGD_LD
+#undef FSGD_ST
+#undef FSGD_LDN
+#undef FSGD_STN
+#undef FSGD_HID_VEC
+
+/* A layer one unit wide (a binary classifier's output): its rows are the elements
+ * of one vector of weights, swept in one vectorised loop. An inactive row's step
+ * is zero (its gradient is 0), as fsgd_hidden_rows would skip it. */
+FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
+                                         const FN(fsgd_hyper) h, T *restrict w,
+                                         T *restrict s1, ptrdiff_t n_in,
+                                         const T d0, const T *restrict a_in,
+                                         T *restrict d_in, T inv_sw, T a,
+                                         int skip_inactive)
+{
+    T sq = 0;
+    ptrdiff_t i;
+#pragma omp simd reduction(+ : sq)
+    for (i = 0; i < n_in; i++) {
+        T wi = w[i];
+        T g = (a_in[i] * inv_sw) * d0;
+        T dot = wi * d0;
+        d_in[i] = skip_inactive && a_in[i] == 0 ? 0 : dot;
+        if (decay) {
+            g += a * wi;
+            sq += wi * wi;
+        }
+        w[i] = FN(fsgd_step)(rule, h, wi, g, s1, NULL, i);
+    }
+    return sq;
+}
+
+/* fsgd_hidden_rows over every row, or only over the rows whose input is not 0
+ * (skip_inactive), listed FSGD_ROW_CHUNK at a time without a branch. When a row
+ * ends in a part vector, the rows are taken in `stride` interleaved passes such
+ * that rows swept one after the other never share a vector's span: a load over
+ * the span of a store still in flight (the masked tail of the row before) would
+ * wait for the store to complete. */
+FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in,
+    T inv_sw, T a, int skip_inactive)
+{
+    const ptrdiff_t span = (n_out + VLEN - 1) / VLEN * VLEN;
+    const ptrdiff_t stride = n_out % VLEN ? (span + n_out - 1) / n_out : 1;
+    ptrdiff_t rows[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r0, r, m, k;
+    double total = 0;
+    if (n_out == 1)
+        return FN(fsgd_sweep_column)(rule, decay, h, W, S1, n_in, d_out[0], a_in,
+                                     d_in, inv_sw, a, skip_inactive);
+    for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
+        m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
+        k = 0;
+        for (r0 = 0; r0 < stride; r0++) {
+            for (r = r0; r < m; r += stride) {
+                rows[k] = i0 + r;
+                k += !skip_inactive || a_in[i0 + r] != 0;
+                d_in[i0 + r] = 0;
+            }
+        }
+        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, n_out, d_out, a_in,
+                                      d_in, inv_sw, a, rows, k);
+    }
+    return total;
+}
+
 /* For each row i of the (n_in, n_out) layer W: d_in[i] = W[i] . d_out with the
  * weights before the step (scikit-learn computes every gradient before any
  * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
@@ -159,9 +400,20 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
 {
     const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
     double sq = 0;
+    if (o->rule == FSGD_ADAM) {
+        if (a != 0)
+            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 1, h, W, S1, S2, n_in, n_out,
+                                            d_out, a_in, d_in, inv_sw, a,
+                                            skip_inactive);
+        else
+            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 0, h, W, S1, S2, n_in, n_out,
+                                            d_out, a_in, d_in, inv_sw, a,
+                                            skip_inactive);
+        return sq;
+    }
 #define FSGD_CALL(R, D)                                                              \
-    sq = FN(fsgd_sweep_hidden_body)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,    \
-                                    d_in, inv_sw, a, skip_inactive)
+    sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, n_in, n_out, d_out, a_in, d_in,   \
+                                   inv_sw, a, skip_inactive)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;
@@ -245,40 +497,6 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
     return total;
 }
 
-/* Column tiles of FSGD_TILE vectors: the forward accumulators and the delta stay
- * in registers while the tile sweeps down every row, so the only memory traffic
- * is the weights' (and the state's) read and write. GCC/Clang vector extensions
- * keep this portable (the compiler splits the vectors on narrower machines). Used
- * for every rule but Adam, whose square root has no portable vector form. */
-typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
-#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
-
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
-{
-    FN(fsgd_vec) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* fsgd_step on a vector, for the rules without Adam. */
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep)(const int rule, const FN(fsgd_hyper) h,
-                                        FN(fsgd_vec) w, FN(fsgd_vec) g, T *s1)
-{
-    FN(fsgd_vec) v;
-    if (rule == FSGD_SGD)
-        return w - h.lr * g;
-    v = h.mu * FN(fsgd_vload)(s1) - h.lr * g;
-    FN(fsgd_vstore)(s1, v);
-    if (rule == FSGD_MOMENTUM)
-        return w + v;
-    return w + (h.mu * v - h.lr * g);
-}
-
 #define FSGD_TILE_COL(k)                                                             \
     do {                                                                             \
         FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN);                            \
@@ -343,7 +561,6 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
 }
 
 #undef FSGD_TILE_COL
-#undef VLEN
 
 FSGD_INLINE double FN(fsgd_sweep_first_body)(
     const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
@@ -431,26 +648,89 @@ FSGD_INLINE void FN(fsgd_axpy1)(T *restrict out, T c0, const T *restrict w0,
         out[j] += c0 * w0[j];
 }
 
+/* out[0:n] += sum over p < k of c[p] * W[rows[p]] (row stride ld), n <= 4 VLEN:
+ * the columns' accumulators stay in registers while the rows stream by. */
+FSGD_INLINE void FN(fsgd_gemv_tile)(T *out, const T *c, const ptrdiff_t *rows,
+                                    ptrdiff_t k, const T *W, ptrdiff_t ld,
+                                    ptrdiff_t n)
+{
+    const ptrdiff_t n0 = n < VLEN ? n : VLEN;
+    const ptrdiff_t n1 = n - VLEN < 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+    const ptrdiff_t n2 = n - 2 * VLEN < 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+    const ptrdiff_t n3 = n - 3 * VLEN < 0 ? 0 : n - 3 * VLEN;
+    FN(fsgd_vec) a0 = FN(fsgd_vload_n)(out, n0);
+    FN(fsgd_vec) a1 = FN(fsgd_vload_n)(out + VLEN, n1);
+    FN(fsgd_vec) a2 = FN(fsgd_vload_n)(out + 2 * VLEN, n2);
+    FN(fsgd_vec) a3 = FN(fsgd_vload_n)(out + 3 * VLEN, n3);
+    ptrdiff_t p;
+    for (p = 0; p < k; p++) {
+        const T *w = W + rows[p] * ld;
+        const T cp = c[p];
+        a0 += cp * FN(fsgd_vload_n)(w, n0);
+        a1 += cp * FN(fsgd_vload_n)(w + VLEN, n1);
+        a2 += cp * FN(fsgd_vload_n)(w + 2 * VLEN, n2);
+        a3 += cp * FN(fsgd_vload_n)(w + 3 * VLEN, n3);
+    }
+    FN(fsgd_vstore_n)(out, a0, n0);
+    FN(fsgd_vstore_n)(out + VLEN, a1, n1);
+    FN(fsgd_vstore_n)(out + 2 * VLEN, a2, n2);
+    FN(fsgd_vstore_n)(out + 3 * VLEN, a3, n3);
+}
+
+/* The same for n <= 2 VLEN (a narrow layer, such as the output layer): two rows
+ * per step into two sets of accumulators, for twice the independent additions. */
+FSGD_INLINE void FN(fsgd_gemv_narrow)(T *out, const T *c, const ptrdiff_t *rows,
+                                      ptrdiff_t k, const T *W, ptrdiff_t ld,
+                                      ptrdiff_t n)
+{
+    const ptrdiff_t n0 = n < VLEN ? n : VLEN, n1 = n - n0;
+    FN(fsgd_vec) a0 = FN(fsgd_vload_n)(out, n0);
+    FN(fsgd_vec) a1 = FN(fsgd_vload_n)(out + VLEN, n1);
+    FN(fsgd_vec) b0 = {0}, b1 = {0};
+    ptrdiff_t p;
+    for (p = 0; p + 2 <= k; p += 2) {
+        const T *w = W + rows[p] * ld;
+        const T *v = W + rows[p + 1] * ld;
+        a0 += c[p] * FN(fsgd_vload_n)(w, n0);
+        a1 += c[p] * FN(fsgd_vload_n)(w + VLEN, n1);
+        b0 += c[p + 1] * FN(fsgd_vload_n)(v, n0);
+        b1 += c[p + 1] * FN(fsgd_vload_n)(v + VLEN, n1);
+    }
+    if (p < k) {
+        const T *w = W + rows[p] * ld;
+        a0 += c[p] * FN(fsgd_vload_n)(w, n0);
+        a1 += c[p] * FN(fsgd_vload_n)(w + VLEN, n1);
+    }
+    FN(fsgd_vstore_n)(out, a0 + b0, n0);
+    FN(fsgd_vstore_n)(out + VLEN, a1 + b1, n1);
+}
+
 /* out += x @ W for a dense x of n_in values, skipping its zeros (half of a ReLU
- * layer's activations): only the rows of non-zeros are read. */
+ * layer's activations): only the rows of non-zeros are read. The non-zeros are
+ * listed FSGD_ROW_CHUNK at a time without a branch, then their rows summed a
+ * column tile at a time. */
 static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
                                ptrdiff_t n_out)
 {
-    ptrdiff_t i, r[4];
-    int k = 0;
-    for (i = 0; i < n_in; i++) {
-        if (x[i] == 0)
-            continue;
-        r[k++] = i;
-        if (k == 4) {
-            FN(fsgd_axpy4)(out, x[r[0]], W + r[0] * n_out, x[r[1]], W + r[1] * n_out,
-                           x[r[2]], W + r[2] * n_out, x[r[3]], W + r[3] * n_out,
-                           n_out);
-            k = 0;
+    ptrdiff_t rows[FSGD_ROW_CHUNK];
+    T c[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r, m, k, j;
+    for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
+        m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
+        k = 0;
+        for (r = 0; r < m; r++) {
+            rows[k] = i0 + r;
+            c[k] = x[i0 + r];
+            k += x[i0 + r] != 0;
         }
+        if (n_out <= 2 * VLEN) {
+            FN(fsgd_gemv_narrow)(out, c, rows, k, W, n_out, n_out);
+            continue;
+        }
+        for (j = 0; j < n_out; j += 4 * VLEN)
+            FN(fsgd_gemv_tile)(out + j, c, rows, k, W + j, n_out,
+                               n_out - j < 4 * VLEN ? n_out - j : 4 * VLEN);
     }
-    for (i = 0; i < k; i++)
-        FN(fsgd_axpy1)(out, x[r[i]], W + r[i] * n_out, n_out);
 }
 
 /* out += sum over p < nnz of vals[p] * W[idx[p]]: a CSR row times W. */
@@ -467,4 +747,5 @@ static void FN(fsgd_gather_rows)(T *out, const T *vals, const ptrdiff_t *idx,
 }
 
 #undef FSGD_FIRST_ROW
+#undef VLEN
 #undef FN
