@@ -126,31 +126,21 @@ FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
 #endif
 }
 
-/* fsgd_step on a vector, for the rules without Adam, with the velocity in *v
- * (untouched by plain SGD). */
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_v)(const int rule, const FN(fsgd_hyper) h,
-                                          FN(fsgd_vec) w, FN(fsgd_vec) g,
-                                          FN(fsgd_vec) *v)
+/* fsgd_step on a vector, for the rules without Adam, given lg = the learning rate
+ * times the gradient, with the velocity in *v (untouched by plain SGD). The
+ * callers form lg as (lr * gs) * d + (lr * a) * w: the gradient's products with
+ * the rate folded into per-row scalars, one multiplication fewer per weight than
+ * lr * (gs * d + a * w), equal to it but for rounding. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_lg)(const int rule, const FN(fsgd_hyper) h,
+                                           FN(fsgd_vec) w, FN(fsgd_vec) lg,
+                                           FN(fsgd_vec) *v)
 {
     if (rule == FSGD_SGD)
-        return w - h.lr * g;
-    *v = h.mu * *v - h.lr * g;
+        return w - lg;
+    *v = h.mu * *v - lg;
     if (rule == FSGD_MOMENTUM)
         return w + *v;
-    return w + (h.mu * *v - h.lr * g);
-}
-
-/* fsgd_step on a vector, the velocity at s1. */
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep)(const int rule, const FN(fsgd_hyper) h,
-                                        FN(fsgd_vec) w, FN(fsgd_vec) g, T *s1)
-{
-    FN(fsgd_vec) v;
-    if (rule == FSGD_SGD)
-        return w - h.lr * g;
-    v = FN(fsgd_vload)(s1);
-    w = FN(fsgd_vstep_v)(rule, h, w, g, &v);
-    FN(fsgd_vstore)(s1, v);
-    return w;
+    return w + (h.mu * *v - lg);
 }
 
 /* ---- one step on a span of parameters ------------------------------------------ */
@@ -237,15 +227,15 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
  * and the step. ld/st load and store it (whole or the first n elements). */
 #define FSGD_HID_VEC(acc, q, wp, sp, dv, LOAD, STORE)                                \
     do {                                                                             \
-        FN(fsgd_vec) wk = LOAD(wp), vk = zero, g = gs * (dv);                        \
+        FN(fsgd_vec) wk = LOAD(wp), vk = zero, lg = lgs * (dv);                      \
         acc += wk * (dv);                                                            \
         if (decay) {                                                                 \
-            g += a * wk;                                                             \
+            lg += la * wk;                                                           \
             q += wk * wk;                                                            \
         }                                                                            \
         if (rule != FSGD_SGD)                                                        \
             vk = LOAD(sp);                                                           \
-        wk = FN(fsgd_vstep_v)(rule, h, wk, g, &vk);                                  \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
         STORE(wp, wk);                                                               \
         if (rule != FSGD_SGD)                                                        \
             STORE(sp, vk);                                                           \
@@ -265,6 +255,7 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
     const ptrdiff_t *rows, ptrdiff_t k)
 {
     const FN(fsgd_vec) zero = {0};
+    const T la = h.lr * a;
     const ptrdiff_t nfull = n_out / VLEN, tail = n_out - nfull * VLEN;
     double total = 0;
     ptrdiff_t p, j;
@@ -277,7 +268,7 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
             const ptrdiff_t i = rows[p];
             T *w = W + i * n_out;
             T *s = FSGD_ROW_STATE(S1, i * n_out);
-            const T gs = a_in[i] * inv_sw;
+            const T lgs = h.lr * (a_in[i] * inv_sw);
             FN(fsgd_vec) acc0 = zero, acc1 = zero;
             if (nfull)
                 FSGD_HID_VEC(acc0, q0, w, s, d0, FSGD_LD, FSGD_ST);
@@ -291,7 +282,7 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
         const ptrdiff_t i = rows[p];
         T *w = W + i * n_out;
         T *s = FSGD_ROW_STATE(S1, i * n_out);
-        const T gs = a_in[i] * inv_sw;
+        const T lgs = h.lr * (a_in[i] * inv_sw);
         FN(fsgd_vec) acc0 = zero, acc1 = zero;
         for (j = 0; j + 2 * VLEN <= n_out; j += 2 * VLEN) {
             const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
@@ -499,13 +490,17 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
 
 #define FSGD_TILE_COL(k)                                                             \
     do {                                                                             \
-        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN);                            \
-        FN(fsgd_vec) g = gs * d##k;                                                  \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero;                 \
+        FN(fsgd_vec) lg = lgs * d##k;                                                \
         if (decay) {                                                                 \
-            g += a * wk;                                                             \
+            lg += la * wk;                                                           \
             q##k += wk * wk;                                                         \
         }                                                                            \
-        wk = FN(fsgd_vstep)(rule, h, wk, g, s + (k) * VLEN);                         \
+        if (rule != FSGD_SGD)                                                        \
+            vk = FN(fsgd_vload)(s + (k) * VLEN);                                     \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        if (rule != FSGD_SGD)                                                        \
+            FN(fsgd_vstore)(s + (k) * VLEN, vk);                                     \
         FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
         if (fwd)                                                                     \
             acc##k += c * wk;                                                        \
@@ -519,6 +514,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
     T *out, T inv_sw, T a, ptrdiff_t *done)
 {
     const FN(fsgd_vec) zero = {0};
+    const T la = h.lr * a;
     double total = 0;
     ptrdiff_t j0, i, l;
     for (j0 = 0; j0 + 4 * VLEN <= n_out; j0 += 4 * VLEN) {
@@ -537,7 +533,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
         for (i = 0; i < n_in; i++) {
             T *w = W + i * n_out + j0;
             T *s = FSGD_ROW_STATE(S1, i * n_out + j0);
-            const T gs = x[i] * inv_sw;
+            const T lgs = h.lr * (x[i] * inv_sw);
             const T c = fwd ? xn[i] : 0;
             FSGD_TILE_COL(0);
             FSGD_TILE_COL(1);
