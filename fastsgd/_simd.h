@@ -82,6 +82,14 @@ typedef struct {
 #define FSGD_HAVE_MASK 0
 #endif
 
+/* Keep a vector in a register: GCC would otherwise fold its load into every
+ * multiply-add that uses it, loading it once per use. */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define FSGD_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define FSGD_IN_REGISTER(v) ((void)0)
+#endif
+
 /* Rows handled per pass of the loops that first list a layer's active rows (the
  * non-zero inputs of a ReLU layer): the list lives on the stack. */
 #define FSGD_ROW_CHUNK 256

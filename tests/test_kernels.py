@@ -377,3 +377,27 @@ def test_narrow_and_ragged_layers_fused_online_equals_gemm_path(
     for a, b in zip(fused[1], gemm[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
     assert fused[2] == pytest.approx(gemm[2], rel=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+@pytest.mark.parametrize("units", [(7, 70, 3), (9, 150, 2), (4, 64, 3)])
+def test_minibatch_first_layer_step_dense_equals_csr(dtype, rule, units):
+    """Layer 0's mini-batch step from dense rows (gradient summed in registers and
+    stepped at once: four rows, then one, by tiles of whole vectors and a masked
+    remainder) against the CSR path (gradient stored, then stepped)."""
+    X, Y, sw = _problem("softmax", n=37, n_features=units[0], dtype=dtype)
+    X[np.abs(X) < 0.5] = 0.0
+    layout, params = _network_for("softmax", "relu", units=units[:2], dtype=dtype)
+    params *= 0.3
+    order = np.random.RandomState(4).permutation(37).astype(np.intp)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    for alpha, batch_size in ((0.0, 5), (0.01, 16)):
+        args = (order, batch_size, rule, alpha)
+        dense = _train(layout, params, X, Y, sw, *args, lr=0.01)
+        csr = _train(layout, params, sp.csr_matrix(X), Y, sw, *args, lr=0.01)
+        assert not np.array_equal(dense[0], params)
+        np.testing.assert_allclose(dense[0], csr[0], rtol=rtol, atol=rtol)
+        for a, b in zip(dense[1], csr[1], strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+        assert dense[2] == pytest.approx(csr[2], rel=rtol)
