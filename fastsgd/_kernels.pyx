@@ -71,6 +71,14 @@ cdef extern from "_simd.h" nogil:
     double fsgd_floor_sweep_f(const fsgd_opt* o, float* W, float* S1, float* S2,
                               Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
                               const float* x, float inv_sw, float a, int tiled)
+    double fsgd_grad_step_first_d(const fsgd_opt* o, double* W, double* S1,
+                                  Py_ssize_t n_in, Py_ssize_t n_out, const double* X0,
+                                  Py_ssize_t ldx, Py_ssize_t c, const double* d0,
+                                  double inv_sw, double a)
+    double fsgd_grad_step_first_f(const fsgd_opt* o, float* W, float* S1,
+                                  Py_ssize_t n_in, Py_ssize_t n_out, const float* X0,
+                                  Py_ssize_t ldx, Py_ssize_t c, const float* d0,
+                                  float inv_sw, float a)
     void fsgd_gemv_rows_d(double* out, const double* x, const double* W,
                           Py_ssize_t n_in, Py_ssize_t n_out)
     void fsgd_gemv_rows_f(float* out, const float* x, const float* W,
@@ -339,16 +347,27 @@ cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
     batch's sample-weight sum, which is how scikit-learn scales alpha.
 
     Given the batch's ``c`` dense input rows ``X0`` and layer 0's deltas ``d0``,
-    layer 0's coefficient gradient ``X0.T @ d0`` is computed here, a block of
-    rows at a time, each block stepped while it is still in cache: the gradient
-    of the largest layer then never travels to memory and back.
+    layer 0's coefficient gradient ``X0.T @ d0`` is computed here: a register block
+    of weights at a time, each stepped as soon as its gradient is summed (Adam: a
+    block of rows at a time by gemm, each block stepped while it is still in
+    cache). The gradient of the largest layer never travels to memory and back.
     """
     cdef Py_ssize_t nc = net.n_coefs, n_in = net.units[0], n_out = net.units[1]
     cdef Py_ssize_t r0, rb, off, block = max(1, 16384 // n_out), start = 0
     cdef floating a = o.alpha * inv_sw
     cdef double sq = 0
     begin_step(o)
-    if X0 != NULL:
+    if X0 != NULL and o.rule != ADAM:
+        # Each weight's gradient summed in registers and stepped at once.
+        start = n_in * n_out
+        check_span(0, start, nc)
+        if floating is float:
+            sq = fsgd_grad_step_first_f(o, P, S1, n_in, n_out, X0, n_in, c, d0,
+                                        <floating> inv_sw, a)
+        else:
+            sq = fsgd_grad_step_first_d(o, P, S1, n_in, n_out, X0, n_in, c, d0,
+                                        <floating> inv_sw, a)
+    elif X0 != NULL:
         start = n_in * n_out
         r0 = 0
         while r0 < n_in:

@@ -63,6 +63,37 @@ typedef struct {
 /* Bytes in one vector of the column-tiled loops: a 512-bit register. */
 #define FSGD_VBYTES 64
 
+/* The first n elements of a vector, n <= its length (the tail of a row): AVX-512's
+ * masked loads and stores where the compiler targets it (they neither read nor
+ * write past the n elements), an element loop elsewhere. A masked-off element
+ * loads as 0. */
+#if defined(__AVX512F__) && !defined(FSGD_NO_MASK)
+#include <immintrin.h>
+#define FSGD_HAVE_MASK 1
+#define FSGD_MASK8(n) ((__mmask8)((1u << (n)) - 1u))
+#define FSGD_MASK16(n) ((__mmask16)((1u << (n)) - 1u))
+#define FSGD_MASKLOAD_d(p, n) _mm512_maskz_loadu_pd(FSGD_MASK8(n), (p))
+#define FSGD_MASKSTORE_d(p, v, n) _mm512_mask_storeu_pd((p), FSGD_MASK8(n), (__m512d)(v))
+#define FSGD_MASKLOAD_f(p, n) _mm512_maskz_loadu_ps(FSGD_MASK16(n), (p))
+#define FSGD_MASKSTORE_f(p, v, n) _mm512_mask_storeu_ps((p), FSGD_MASK16(n), (__m512)(v))
+#define FSGD_HSUM_d(v) _mm512_reduce_add_pd((__m512d)(v))
+#define FSGD_HSUM_f(v) _mm512_reduce_add_ps((__m512)(v))
+#else
+#define FSGD_HAVE_MASK 0
+#endif
+
+/* Keep a vector in a register: GCC would otherwise fold its load into every
+ * multiply-add that uses it, loading it once per use. */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define FSGD_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define FSGD_IN_REGISTER(v) ((void)0)
+#endif
+
+/* Rows handled per pass of the loops that first list a layer's active rows (the
+ * non-zero inputs of a ReLU layer): the list lives on the stack. */
+#define FSGD_ROW_CHUNK 256
+
 /* A state row, keeping an absent state (NULL) NULL. */
 #define FSGD_ROW_STATE(base, off) ((base) != NULL ? (base) + (off) : (base))
 

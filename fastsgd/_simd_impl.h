@@ -65,6 +65,84 @@ FSGD_INLINE T FN(fsgd_step)(const int rule, const FN(fsgd_hyper) h, T w, T g,
     return w + -h.lr * m / (FSGD_SQRT(v) + h.eps);
 }
 
+/* ---- vectors ------------------------------------------------------------------ */
+
+/* The loops below that keep accumulators in registers use GCC/Clang vector
+ * extensions, which keep them portable (the compiler splits the vectors on
+ * narrower machines). They serve every rule but Adam, whose square root has no
+ * portable vector form. */
+typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
+{
+    FN(fsgd_vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The first n <= VLEN elements of p; the others are 0. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_n)(const T *p, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    return (FN(fsgd_vec))FSGD_CAT(FSGD_MASKLOAD, S)(p, n);
+#else
+    FN(fsgd_vec) v = {0};
+    ptrdiff_t l;
+    for (l = 0; l < n; l++)
+        v[l] = p[l];
+    return v;
+#endif
+}
+
+/* Store the first n <= VLEN elements of v to p. */
+FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    FSGD_CAT(FSGD_MASKSTORE, S)(p, v, n);
+#else
+    ptrdiff_t l;
+    for (l = 0; l < n; l++)
+        p[l] = v[l];
+#endif
+}
+
+/* The sum of a vector's elements (a tree of additions in registers). */
+FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
+{
+#if FSGD_HAVE_MASK
+    return FSGD_CAT(FSGD_HSUM, S)(v);
+#else
+    T s = 0;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        s += v[l];
+    return s;
+#endif
+}
+
+/* fsgd_step on a vector, for the rules without Adam, given lg = the learning rate
+ * times the gradient, with the velocity in *v (untouched by plain SGD). The
+ * callers form lg as (lr * gs) * d + (lr * a) * w: the gradient's products with
+ * the rate folded into per-row scalars, one multiplication fewer per weight than
+ * lr * (gs * d + a * w), equal to it but for rounding. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_lg)(const int rule, const FN(fsgd_hyper) h,
+                                           FN(fsgd_vec) w, FN(fsgd_vec) lg,
+                                           FN(fsgd_vec) *v)
+{
+    if (rule == FSGD_SGD)
+        return w - lg;
+    *v = h.mu * *v - lg;
+    if (rule == FSGD_MOMENTUM)
+        return w + *v;
+    return w + (h.mu * *v - lg);
+}
+
 /* ---- one step on a span of parameters ------------------------------------------ */
 
 FSGD_INLINE double FN(fsgd_update_body)(const int rule, const int decay,
@@ -145,6 +223,160 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
     return total;
 }
 
+/* One vector of a hidden row's sweep: the dot with the delta, the sum of squares
+ * and the step. ld/st load and store it (whole or the first n elements). */
+#define FSGD_HID_VEC(acc, q, wp, sp, dv, LOAD, STORE)                                \
+    do {                                                                             \
+        FN(fsgd_vec) wk = LOAD(wp), vk = zero, lg = lgs * (dv);                      \
+        acc += wk * (dv);                                                            \
+        if (decay) {                                                                 \
+            lg += la * wk;                                                           \
+            q += wk * wk;                                                            \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk = LOAD(sp);                                                           \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        STORE(wp, wk);                                                               \
+        if (rule != FSGD_SGD)                                                        \
+            STORE(sp, vk);                                                           \
+    } while (0)
+#define FSGD_LD(p) FN(fsgd_vload)(p)
+#define FSGD_ST(p, v) FN(fsgd_vstore)((p), (v))
+#define FSGD_LDN(p) FN(fsgd_vload_n)((p), tail)
+#define FSGD_STN(p, v) FN(fsgd_vstore_n)((p), (v), tail)
+
+/* The sweep of fsgd_sweep_hidden for the rules without Adam, over the rows listed
+ * in rows[0:k]: each row's dot and sum of squares are accumulated in registers,
+ * two vectors at a time, the tail of the row (n_out % VLEN elements) masked. A
+ * layer at most two vectors wide (the output layer) keeps its delta in registers. */
+FSGD_INLINE double FN(fsgd_hidden_rows)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in, T inv_sw, T a,
+    const ptrdiff_t *rows, ptrdiff_t k)
+{
+    const FN(fsgd_vec) zero = {0};
+    const T la = h.lr * a;
+    const ptrdiff_t nfull = n_out / VLEN, tail = n_out - nfull * VLEN;
+    double total = 0;
+    ptrdiff_t p, j;
+    FN(fsgd_vec) q0 = zero, q1 = zero;
+    if (nfull <= 1) {
+        /* Narrow: one whole vector or none, then the tail. */
+        const FN(fsgd_vec) d0 = nfull ? FN(fsgd_vload)(d_out) : zero;
+        const FN(fsgd_vec) d1 = FN(fsgd_vload_n)(d_out + nfull * VLEN, tail);
+        for (p = 0; p < k; p++) {
+            const ptrdiff_t i = rows[p];
+            T *w = W + i * n_out;
+            T *s = FSGD_ROW_STATE(S1, i * n_out);
+            const T lgs = h.lr * (a_in[i] * inv_sw);
+            FN(fsgd_vec) acc0 = zero, acc1 = zero;
+            if (nfull)
+                FSGD_HID_VEC(acc0, q0, w, s, d0, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN, d1, FSGD_LDN,
+                         FSGD_STN);
+            d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        }
+        return (double)FN(fsgd_hsum)(q0) + FN(fsgd_hsum)(q1);
+    }
+    for (p = 0; p < k; p++) {
+        const ptrdiff_t i = rows[p];
+        T *w = W + i * n_out;
+        T *s = FSGD_ROW_STATE(S1, i * n_out);
+        const T lgs = h.lr * (a_in[i] * inv_sw);
+        FN(fsgd_vec) acc0 = zero, acc1 = zero;
+        for (j = 0; j + 2 * VLEN <= n_out; j += 2 * VLEN) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            const FN(fsgd_vec) db = FN(fsgd_vload)(d_out + j + VLEN);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + j + VLEN, s + j + VLEN, db, FSGD_LD, FSGD_ST);
+        }
+        if (j + VLEN <= n_out) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
+            j += VLEN;
+        }
+        if (tail) {
+            const FN(fsgd_vec) db = FN(fsgd_vload_n)(d_out + j, tail);
+            FSGD_HID_VEC(acc1, q1, w + j, s + j, db, FSGD_LDN, FSGD_STN);
+        }
+        d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        if (decay) {
+            /* in T over a row, in double across rows */
+            total += FN(fsgd_hsum)(q0 + q1);
+            q0 = q1 = zero;
+        }
+    }
+    return total;
+}
+
+#undef FSGD_LD
+#undef FSGD_ST
+#undef FSGD_LDN
+#undef FSGD_STN
+#undef FSGD_HID_VEC
+
+/* A layer one unit wide (a binary classifier's output): its rows are the elements
+ * of one vector of weights, swept in one vectorised loop. An inactive row's step
+ * is zero (its gradient is 0), as fsgd_hidden_rows would skip it. */
+FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
+                                         const FN(fsgd_hyper) h, T *restrict w,
+                                         T *restrict s1, ptrdiff_t n_in,
+                                         const T d0, const T *restrict a_in,
+                                         T *restrict d_in, T inv_sw, T a,
+                                         int skip_inactive)
+{
+    T sq = 0;
+    ptrdiff_t i;
+#pragma omp simd reduction(+ : sq)
+    for (i = 0; i < n_in; i++) {
+        T wi = w[i];
+        T g = (a_in[i] * inv_sw) * d0;
+        T dot = wi * d0;
+        d_in[i] = skip_inactive && a_in[i] == 0 ? 0 : dot;
+        if (decay) {
+            g += a * wi;
+            sq += wi * wi;
+        }
+        w[i] = FN(fsgd_step)(rule, h, wi, g, s1, NULL, i);
+    }
+    return sq;
+}
+
+/* fsgd_hidden_rows over every row, or only over the rows whose input is not 0
+ * (skip_inactive), listed FSGD_ROW_CHUNK at a time without a branch. When a row
+ * ends in a part vector, the rows are taken in `stride` interleaved passes such
+ * that rows swept one after the other never share a vector's span: a load over
+ * the span of a store still in flight (the masked tail of the row before) would
+ * wait for the store to complete. */
+FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in,
+    T inv_sw, T a, int skip_inactive)
+{
+    const ptrdiff_t span = (n_out + VLEN - 1) / VLEN * VLEN;
+    const ptrdiff_t stride = n_out % VLEN ? (span + n_out - 1) / n_out : 1;
+    ptrdiff_t rows[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r0, r, m, k;
+    double total = 0;
+    if (n_out == 1)
+        return FN(fsgd_sweep_column)(rule, decay, h, W, S1, n_in, d_out[0], a_in,
+                                     d_in, inv_sw, a, skip_inactive);
+    for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
+        m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
+        k = 0;
+        for (r0 = 0; r0 < stride; r0++) {
+            for (r = r0; r < m; r += stride) {
+                rows[k] = i0 + r;
+                k += !skip_inactive || a_in[i0 + r] != 0;
+                d_in[i0 + r] = 0;
+            }
+        }
+        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, n_out, d_out, a_in,
+                                      d_in, inv_sw, a, rows, k);
+    }
+    return total;
+}
+
 /* For each row i of the (n_in, n_out) layer W: d_in[i] = W[i] . d_out with the
  * weights before the step (scikit-learn computes every gradient before any
  * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
@@ -159,9 +391,20 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
 {
     const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
     double sq = 0;
+    if (o->rule == FSGD_ADAM) {
+        if (a != 0)
+            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 1, h, W, S1, S2, n_in, n_out,
+                                            d_out, a_in, d_in, inv_sw, a,
+                                            skip_inactive);
+        else
+            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 0, h, W, S1, S2, n_in, n_out,
+                                            d_out, a_in, d_in, inv_sw, a,
+                                            skip_inactive);
+        return sq;
+    }
 #define FSGD_CALL(R, D)                                                              \
-    sq = FN(fsgd_sweep_hidden_body)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,    \
-                                    d_in, inv_sw, a, skip_inactive)
+    sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, n_in, n_out, d_out, a_in, d_in,   \
+                                   inv_sw, a, skip_inactive)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;
@@ -245,49 +488,19 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
     return total;
 }
 
-/* Column tiles of FSGD_TILE vectors: the forward accumulators and the delta stay
- * in registers while the tile sweeps down every row, so the only memory traffic
- * is the weights' (and the state's) read and write. GCC/Clang vector extensions
- * keep this portable (the compiler splits the vectors on narrower machines). Used
- * for every rule but Adam, whose square root has no portable vector form. */
-typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
-#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
-
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
-{
-    FN(fsgd_vec) v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
-/* fsgd_step on a vector, for the rules without Adam. */
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep)(const int rule, const FN(fsgd_hyper) h,
-                                        FN(fsgd_vec) w, FN(fsgd_vec) g, T *s1)
-{
-    FN(fsgd_vec) v;
-    if (rule == FSGD_SGD)
-        return w - h.lr * g;
-    v = h.mu * FN(fsgd_vload)(s1) - h.lr * g;
-    FN(fsgd_vstore)(s1, v);
-    if (rule == FSGD_MOMENTUM)
-        return w + v;
-    return w + (h.mu * v - h.lr * g);
-}
-
 #define FSGD_TILE_COL(k)                                                             \
     do {                                                                             \
-        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN);                            \
-        FN(fsgd_vec) g = gs * d##k;                                                  \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero;                 \
+        FN(fsgd_vec) lg = lgs * d##k;                                                \
         if (decay) {                                                                 \
-            g += a * wk;                                                             \
+            lg += la * wk;                                                           \
             q##k += wk * wk;                                                         \
         }                                                                            \
-        wk = FN(fsgd_vstep)(rule, h, wk, g, s + (k) * VLEN);                         \
+        if (rule != FSGD_SGD)                                                        \
+            vk = FN(fsgd_vload)(s + (k) * VLEN);                                     \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        if (rule != FSGD_SGD)                                                        \
+            FN(fsgd_vstore)(s + (k) * VLEN, vk);                                     \
         FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
         if (fwd)                                                                     \
             acc##k += c * wk;                                                        \
@@ -301,6 +514,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
     T *out, T inv_sw, T a, ptrdiff_t *done)
 {
     const FN(fsgd_vec) zero = {0};
+    const T la = h.lr * a;
     double total = 0;
     ptrdiff_t j0, i, l;
     for (j0 = 0; j0 + 4 * VLEN <= n_out; j0 += 4 * VLEN) {
@@ -319,7 +533,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
         for (i = 0; i < n_in; i++) {
             T *w = W + i * n_out + j0;
             T *s = FSGD_ROW_STATE(S1, i * n_out + j0);
-            const T gs = x[i] * inv_sw;
+            const T lgs = h.lr * (x[i] * inv_sw);
             const T c = fwd ? xn[i] : 0;
             FSGD_TILE_COL(0);
             FSGD_TILE_COL(1);
@@ -343,7 +557,6 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
 }
 
 #undef FSGD_TILE_COL
-#undef VLEN
 
 FSGD_INLINE double FN(fsgd_sweep_first_body)(
     const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
@@ -410,6 +623,166 @@ static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
     return sq;
 }
 
+/* ---- mini-batch: layer 0's gradient and step, one register block at a time ------- */
+
+/* Rows i..i+R-1 (R = 4 or 1) by NV = 4 vectors of columns from j0 of layer 0: the
+ * block's gradient X0[:, rows].T @ d0[:, cols] summed over the batch's c rows in
+ * registers, then the block's step, while it is still there. n0..n3: elements of
+ * each vector (VLEN but for the last tile of a layer whose width is not a
+ * multiple of 4 VLEN; `full` when all are VLEN, so that no load needs a mask). */
+#define FSGD_GB_LD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
+#define FSGD_GB_ST(p, v, n)                                                          \
+    do {                                                                             \
+        if (full)                                                                    \
+            FN(fsgd_vstore)((p), (v));                                               \
+        else                                                                         \
+            FN(fsgd_vstore_n)((p), (v), (n));                                        \
+    } while (0)
+#define FSGD_GB_STEP(acc, wp, sp, n)                                                 \
+    do {                                                                             \
+        FN(fsgd_vec) wk = FSGD_GB_LD(wp, n), vk = zero;                              \
+        FN(fsgd_vec) lg = lgs * (acc);                                               \
+        if (decay) {                                                                 \
+            lg += la * wk;                                                           \
+            q += wk * wk;                                                            \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk = FSGD_GB_LD(sp, n);                                                  \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        if (rule != FSGD_SGD)                                                        \
+            FSGD_GB_ST(sp, vk, n);                                                   \
+        FSGD_GB_ST(wp, wk, n);                                                       \
+    } while (0)
+
+FSGD_INLINE void FN(fsgd_grad_block)(
+    const int rule, const int decay, const int full, const int R,
+    const FN(fsgd_hyper) h, T *W, T *S1, ptrdiff_t n_out, ptrdiff_t i, ptrdiff_t j0,
+    const T *X0, ptrdiff_t ldx, ptrdiff_t c, const T *d0, T lgs, T la,
+    ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t n2, ptrdiff_t n3, FN(fsgd_vec) *qsum)
+{
+    const FN(fsgd_vec) zero = {0};
+    FN(fsgd_vec) a00 = zero, a01 = zero, a02 = zero, a03 = zero;
+    FN(fsgd_vec) a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+    FN(fsgd_vec) a20 = zero, a21 = zero, a22 = zero, a23 = zero;
+    FN(fsgd_vec) a30 = zero, a31 = zero, a32 = zero, a33 = zero;
+    FN(fsgd_vec) q = *qsum;
+    ptrdiff_t r, k;
+    for (r = 0; r < c; r++) {
+        const T *xr = X0 + r * ldx + i;
+        const T *dr = d0 + r * n_out + j0;
+        FN(fsgd_vec) v0 = FSGD_GB_LD(dr, n0);
+        FN(fsgd_vec) v1 = FSGD_GB_LD(dr + VLEN, n1);
+        FN(fsgd_vec) v2 = FSGD_GB_LD(dr + 2 * VLEN, n2);
+        FN(fsgd_vec) v3 = FSGD_GB_LD(dr + 3 * VLEN, n3);
+        const T x0 = xr[0];
+        FSGD_IN_REGISTER(v0);
+        FSGD_IN_REGISTER(v1);
+        FSGD_IN_REGISTER(v2);
+        FSGD_IN_REGISTER(v3);
+        a00 += x0 * v0;
+        a01 += x0 * v1;
+        a02 += x0 * v2;
+        a03 += x0 * v3;
+        if (R == 4) {
+            const T x1 = xr[1], x2 = xr[2], x3 = xr[3];
+            a10 += x1 * v0;
+            a11 += x1 * v1;
+            a12 += x1 * v2;
+            a13 += x1 * v3;
+            a20 += x2 * v0;
+            a21 += x2 * v1;
+            a22 += x2 * v2;
+            a23 += x2 * v3;
+            a30 += x3 * v0;
+            a31 += x3 * v1;
+            a32 += x3 * v2;
+            a33 += x3 * v3;
+        }
+    }
+    for (k = 0; k < R; k++) {
+        T *w = W + (i + k) * n_out + j0;
+        T *s = FSGD_ROW_STATE(S1, (i + k) * n_out + j0);
+        const FN(fsgd_vec) g0 = k == 0 ? a00 : k == 1 ? a10 : k == 2 ? a20 : a30;
+        const FN(fsgd_vec) g1 = k == 0 ? a01 : k == 1 ? a11 : k == 2 ? a21 : a31;
+        const FN(fsgd_vec) g2 = k == 0 ? a02 : k == 1 ? a12 : k == 2 ? a22 : a32;
+        const FN(fsgd_vec) g3 = k == 0 ? a03 : k == 1 ? a13 : k == 2 ? a23 : a33;
+        FSGD_GB_STEP(g0, w, s, n0);
+        FSGD_GB_STEP(g1, w + VLEN, s + VLEN, n1);
+        FSGD_GB_STEP(g2, w + 2 * VLEN, s + 2 * VLEN, n2);
+        FSGD_GB_STEP(g3, w + 3 * VLEN, s + 3 * VLEN, n3);
+    }
+    *qsum = q;
+}
+
+#undef FSGD_GB_STEP
+#undef FSGD_GB_LD
+#undef FSGD_GB_ST
+
+FSGD_INLINE double FN(fsgd_grad_step_first_body)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *X0, ptrdiff_t ldx, ptrdiff_t c,
+    const T *d0, T inv_sw, T a)
+{
+    const FN(fsgd_vec) zero = {0};
+    const T lgs = h.lr * inv_sw, la = h.lr * a;
+    double total = 0;
+    ptrdiff_t j0, i, n, n0, n1, n2, n3;
+    for (j0 = 0; j0 < n_out; j0 += 4 * VLEN) {
+        FN(fsgd_vec) q = zero;
+        n = n_out - j0;
+        if (n >= 4 * VLEN) {
+            for (i = 0; i + 4 <= n_in; i += 4)
+                FN(fsgd_grad_block)(rule, decay, 1, 4, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
+            for (; i < n_in; i++)
+                FN(fsgd_grad_block)(rule, decay, 1, 1, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
+        } else {
+            n0 = n < VLEN ? n : VLEN;
+            n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+            n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+            n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
+            for (i = 0; i + 4 <= n_in; i += 4)
+                FN(fsgd_grad_block)(rule, decay, 0, 4, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, n0, n1, n2, n3, &q);
+            for (; i < n_in; i++)
+                FN(fsgd_grad_block)(rule, decay, 0, 1, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, n0, n1, n2, n3, &q);
+        }
+        if (decay)
+            total += FN(fsgd_hsum)(q);
+    }
+    return total;
+}
+
+/* A mini-batch step of layer 0 (n_in, n_out) for the rules without Adam, from the
+ * batch's c dense input rows X0 (row stride ldx) and layer 0's deltas d0 (c,
+ * n_out): each weight's gradient sum_r X0[r, i] * d0[r, j] is summed in registers
+ * and the weight stepped with gradient inv_sw * that + a * w at once, so the
+ * gradient is never stored. Returns sum(W**2) before the step when a != 0. */
+static double FN(fsgd_grad_step_first)(const fsgd_opt *o, T *W, T *S1,
+                                       ptrdiff_t n_in, ptrdiff_t n_out, const T *X0,
+                                       ptrdiff_t ldx, ptrdiff_t c, const T *d0,
+                                       T inv_sw, T a)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = FN(fsgd_grad_step_first_body)(R, D, h, W, S1, n_in, n_out, X0, ldx, c, d0,  \
+                                       inv_sw, a)
+    switch (o->rule * 2 + (a != 0)) {    /* never called for Adam */
+    case 0: FSGD_CALL(FSGD_SGD, 0); break;
+    case 1: FSGD_CALL(FSGD_SGD, 1); break;
+    case 2: FSGD_CALL(FSGD_MOMENTUM, 0); break;
+    case 3: FSGD_CALL(FSGD_MOMENTUM, 1); break;
+    case 4: FSGD_CALL(FSGD_NESTEROV, 0); break;
+    case 5: FSGD_CALL(FSGD_NESTEROV, 1); break;
+    default: sq = NAN;
+    }
+#undef FSGD_CALL
+    return sq;
+}
+
 /* ---- forward passes: out += sum of c * row, four rows per pass over out ---------- */
 
 FSGD_INLINE void FN(fsgd_axpy4)(T *restrict out, T c0, const T *restrict w0, T c1,
@@ -431,26 +804,89 @@ FSGD_INLINE void FN(fsgd_axpy1)(T *restrict out, T c0, const T *restrict w0,
         out[j] += c0 * w0[j];
 }
 
+/* out[0:n] += sum over p < k of c[p] * W[rows[p]] (row stride ld), n <= 4 VLEN:
+ * the columns' accumulators stay in registers while the rows stream by. */
+FSGD_INLINE void FN(fsgd_gemv_tile)(T *out, const T *c, const ptrdiff_t *rows,
+                                    ptrdiff_t k, const T *W, ptrdiff_t ld,
+                                    ptrdiff_t n)
+{
+    const ptrdiff_t n0 = n < VLEN ? n : VLEN;
+    const ptrdiff_t n1 = n - VLEN < 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+    const ptrdiff_t n2 = n - 2 * VLEN < 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+    const ptrdiff_t n3 = n - 3 * VLEN < 0 ? 0 : n - 3 * VLEN;
+    FN(fsgd_vec) a0 = FN(fsgd_vload_n)(out, n0);
+    FN(fsgd_vec) a1 = FN(fsgd_vload_n)(out + VLEN, n1);
+    FN(fsgd_vec) a2 = FN(fsgd_vload_n)(out + 2 * VLEN, n2);
+    FN(fsgd_vec) a3 = FN(fsgd_vload_n)(out + 3 * VLEN, n3);
+    ptrdiff_t p;
+    for (p = 0; p < k; p++) {
+        const T *w = W + rows[p] * ld;
+        const T cp = c[p];
+        a0 += cp * FN(fsgd_vload_n)(w, n0);
+        a1 += cp * FN(fsgd_vload_n)(w + VLEN, n1);
+        a2 += cp * FN(fsgd_vload_n)(w + 2 * VLEN, n2);
+        a3 += cp * FN(fsgd_vload_n)(w + 3 * VLEN, n3);
+    }
+    FN(fsgd_vstore_n)(out, a0, n0);
+    FN(fsgd_vstore_n)(out + VLEN, a1, n1);
+    FN(fsgd_vstore_n)(out + 2 * VLEN, a2, n2);
+    FN(fsgd_vstore_n)(out + 3 * VLEN, a3, n3);
+}
+
+/* The same for n <= 2 VLEN (a narrow layer, such as the output layer): two rows
+ * per step into two sets of accumulators, for twice the independent additions. */
+FSGD_INLINE void FN(fsgd_gemv_narrow)(T *out, const T *c, const ptrdiff_t *rows,
+                                      ptrdiff_t k, const T *W, ptrdiff_t ld,
+                                      ptrdiff_t n)
+{
+    const ptrdiff_t n0 = n < VLEN ? n : VLEN, n1 = n - n0;
+    FN(fsgd_vec) a0 = FN(fsgd_vload_n)(out, n0);
+    FN(fsgd_vec) a1 = FN(fsgd_vload_n)(out + VLEN, n1);
+    FN(fsgd_vec) b0 = {0}, b1 = {0};
+    ptrdiff_t p;
+    for (p = 0; p + 2 <= k; p += 2) {
+        const T *w = W + rows[p] * ld;
+        const T *v = W + rows[p + 1] * ld;
+        a0 += c[p] * FN(fsgd_vload_n)(w, n0);
+        a1 += c[p] * FN(fsgd_vload_n)(w + VLEN, n1);
+        b0 += c[p + 1] * FN(fsgd_vload_n)(v, n0);
+        b1 += c[p + 1] * FN(fsgd_vload_n)(v + VLEN, n1);
+    }
+    if (p < k) {
+        const T *w = W + rows[p] * ld;
+        a0 += c[p] * FN(fsgd_vload_n)(w, n0);
+        a1 += c[p] * FN(fsgd_vload_n)(w + VLEN, n1);
+    }
+    FN(fsgd_vstore_n)(out, a0 + b0, n0);
+    FN(fsgd_vstore_n)(out + VLEN, a1 + b1, n1);
+}
+
 /* out += x @ W for a dense x of n_in values, skipping its zeros (half of a ReLU
- * layer's activations): only the rows of non-zeros are read. */
+ * layer's activations): only the rows of non-zeros are read. The non-zeros are
+ * listed FSGD_ROW_CHUNK at a time without a branch, then their rows summed a
+ * column tile at a time. */
 static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
                                ptrdiff_t n_out)
 {
-    ptrdiff_t i, r[4];
-    int k = 0;
-    for (i = 0; i < n_in; i++) {
-        if (x[i] == 0)
-            continue;
-        r[k++] = i;
-        if (k == 4) {
-            FN(fsgd_axpy4)(out, x[r[0]], W + r[0] * n_out, x[r[1]], W + r[1] * n_out,
-                           x[r[2]], W + r[2] * n_out, x[r[3]], W + r[3] * n_out,
-                           n_out);
-            k = 0;
+    ptrdiff_t rows[FSGD_ROW_CHUNK];
+    T c[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r, m, k, j;
+    for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
+        m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
+        k = 0;
+        for (r = 0; r < m; r++) {
+            rows[k] = i0 + r;
+            c[k] = x[i0 + r];
+            k += x[i0 + r] != 0;
         }
+        if (n_out <= 2 * VLEN) {
+            FN(fsgd_gemv_narrow)(out, c, rows, k, W, n_out, n_out);
+            continue;
+        }
+        for (j = 0; j < n_out; j += 4 * VLEN)
+            FN(fsgd_gemv_tile)(out + j, c, rows, k, W + j, n_out,
+                               n_out - j < 4 * VLEN ? n_out - j : 4 * VLEN);
     }
-    for (i = 0; i < k; i++)
-        FN(fsgd_axpy1)(out, x[r[i]], W + r[i] * n_out, n_out);
 }
 
 /* out += sum over p < nnz of vals[p] * W[idx[p]]: a CSR row times W. */
@@ -467,4 +903,5 @@ static void FN(fsgd_gather_rows)(T *out, const T *vals, const ptrdiff_t *idx,
 }
 
 #undef FSGD_FIRST_ROW
+#undef VLEN
 #undef FN

@@ -28,6 +28,10 @@ from fastsgd import _kernels, _network
 # Mini-batches up to this size run gemm on one BLAS thread: on matrices this small,
 # threads cost more than they bring.
 _SINGLE_THREAD_BATCH = 512
+# Larger batches too, unless one gemm call (its rows bounded by the chunk) does at
+# least this many flops: on a shared 2-core machine, 2 OpenBLAS threads made
+# 0.2-GFLOP calls (mnist-like, batch 1024 and full) 2.4-5x slower than one.
+_THREADED_GEMM_FLOPS = 1e9
 
 
 class _SharedBlasLimit:
@@ -497,9 +501,12 @@ class EpochLoop:
         est = self.est
         n = self.training.n_samples
         reason = None
+        units = self.layout.units
+        gemm_flops = 2 * self.chunk * max(units[:-1] * units[1:])
         limits = (
             _one_blas_thread()
             if self.batch_size <= _SINGLE_THREAD_BATCH
+            or gemm_flops < _THREADED_GEMM_FLOPS
             else nullcontext()
         )
         # partial_fit is one epoch of a longer run: no begin/end around it.

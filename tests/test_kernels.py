@@ -345,3 +345,59 @@ def test_roofline_sweep_makes_the_on_line_update(dtype, rule, tiled):
     np.testing.assert_allclose(W.reshape(n_in, n_out), expected, rtol=rtol, atol=rtol)
     with pytest.raises(ValueError, match="weights"):
         _kernels.floor_sweep(W[:-1], *states, delta, x, rule, alpha, lr, mu, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_narrow_and_ragged_layers_fused_online_equals_gemm_path(
+    dtype, rule, alpha, hidden
+):
+    """Layers after the first of every width class the on-line sweeps and forward
+    passes treat apart (8 doubles or 16 floats a vector): several whole vectors
+    and a part (70), two and a part or one and a part (17), one and a part or a
+    part (10), a part (5, 3) and one unit (1), against the gemm path."""
+    units = [6, 37, 70, 17, 10, 3, 5, 1]
+    layout = _kernels.Layout(units, hidden, "logistic")
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(29, units[0])).astype(dtype)
+    X[np.abs(X) < 0.4] = 0.0
+    Y = rng.randint(2, size=(29, 1)).astype(dtype)
+    sw = rng.uniform(0.5, 2.0, size=29).astype(dtype)
+    params = rng.uniform(-0.6, 0.6, layout.n_params).astype(dtype)
+    order = rng.permutation(29).astype(np.intp)
+    fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha, lr=0.01)
+    gemm = _train(
+        layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False, lr=0.01
+    )
+    assert not np.array_equal(fused[0], params)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(fused[0], gemm[0], rtol=rtol, atol=rtol)
+    for a, b in zip(fused[1], gemm[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+    assert fused[2] == pytest.approx(gemm[2], rel=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
+@pytest.mark.parametrize("units", [(7, 70, 3), (9, 150, 2), (4, 64, 3)])
+def test_minibatch_first_layer_step_dense_equals_csr(dtype, rule, units):
+    """Layer 0's mini-batch step from dense rows (gradient summed in registers and
+    stepped at once: four rows, then one, by tiles of whole vectors and a masked
+    remainder) against the CSR path (gradient stored, then stepped)."""
+    X, Y, sw = _problem("softmax", n=37, n_features=units[0], dtype=dtype)
+    X[np.abs(X) < 0.5] = 0.0
+    layout, params = _network_for("softmax", "relu", units=units[:2], dtype=dtype)
+    params *= 0.3
+    order = np.random.RandomState(4).permutation(37).astype(np.intp)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    for alpha, batch_size in ((0.0, 5), (0.01, 16)):
+        args = (order, batch_size, rule, alpha)
+        dense = _train(layout, params, X, Y, sw, *args, lr=0.01)
+        csr = _train(layout, params, sp.csr_matrix(X), Y, sw, *args, lr=0.01)
+        assert not np.array_equal(dense[0], params)
+        np.testing.assert_allclose(dense[0], csr[0], rtol=rtol, atol=rtol)
+        for a, b in zip(dense[1], csr[1], strict=True):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+        assert dense[2] == pytest.approx(csr[2], rel=rtol)
