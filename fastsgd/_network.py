@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastsgd import _kernels
+from fastsgd._threads import blas_threads_for
 
 # Rows per kernel call for batched work (mini-batch, full batch, predict): a chunk's
 # activations and input rows fit in about 8 MB, so memory stays bounded on any data.
@@ -167,5 +168,6 @@ def forward(layout, params, X_args, n_rows, out=None, work=None):
         out = np.empty((n_rows, int(layout.units[-1])), dtype=dtype)
     if work is None or work.shape[0] < layout.workspace_size(chunk):
         work = workspace(layout, chunk, dtype)
-    _kernels.forward(layout, params, work, *X_args, out, chunk)
+    with blas_threads_for(layout, chunk):
+        _kernels.forward(layout, params, work, *X_args, out, chunk)
     return out

@@ -11,75 +11,14 @@ import signal
 import threading
 import time
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController
-
-try:  # threadpoolctl >= 3.8
-    from threadpoolctl import OpenBLASController
-except ImportError:  # older releases have no controlling thread to release
-    OpenBLASController = None
 
 from fastsgd import _kernels, _network
-
-# Mini-batches up to this size run gemm on one BLAS thread: on matrices this small,
-# threads cost more than they bring.
-_SINGLE_THREAD_BATCH = 512
-# Larger batches too, unless one gemm call (its rows bounded by the chunk) does at
-# least this many flops: on a shared 2-core machine, 2 OpenBLAS threads made
-# 0.2-GFLOP calls (mnist-like, batch 1024 and full) 2.4-5x slower than one.
-_THREADED_GEMM_FLOPS = 1e9
-
-
-class _SharedBlasLimit:
-    """One BLAS thread while any fit that wants it is running.
-
-    threadpoolctl's limits are process-wide, so fits running in parallel threads
-    (joblib's threading backend) must not each save and restore them: the first to
-    enter sets the limit, the last to leave restores what was there before. For
-    OpenBLAS without OpenMP, threadpoolctl (>= 3.8) lets only the thread that set a
-    limit change it again while that thread lives; the last fit out may run in
-    another thread of a pool, so the controlling thread is released first (every
-    change made here is serialised by the lock). The loaded libraries are scanned
-    once, not on every fit.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter = None
-        self._controller = None
-
-    @staticmethod
-    def _release_control():
-        release = getattr(OpenBLASController, "clear_controlling_thread", None)
-        if release is not None:
-            release(force=True)
-
-    @contextmanager
-    def __call__(self):
-        with self._lock:
-            if self._users == 0:
-                if self._controller is None:
-                    self._controller = ThreadpoolController()
-                self._release_control()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._release_control()
-                    self._limiter.restore_original_limits()
-                    self._release_control()
-
-
-_one_blas_thread = _SharedBlasLimit()
+from fastsgd._threads import blas_threads_for
 
 
 class Optimizer:
@@ -501,14 +440,7 @@ class EpochLoop:
         est = self.est
         n = self.training.n_samples
         reason = None
-        units = self.layout.units
-        gemm_flops = 2 * self.chunk * max(units[:-1] * units[1:])
-        limits = (
-            _one_blas_thread()
-            if self.batch_size <= _SINGLE_THREAD_BATCH
-            or gemm_flops < _THREADED_GEMM_FLOPS
-            else nullcontext()
-        )
+        limits = blas_threads_for(self.layout, self.chunk)
         # partial_fit is one epoch of a longer run: no begin/end around it.
         hooks = [] if self.incremental else self.callbacks
         for callback in hooks:
