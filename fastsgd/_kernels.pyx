@@ -19,14 +19,15 @@ serves every layer.
 import numpy as np
 
 from cython cimport floating
-from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport exp, expf, isfinite, log, pow, sqrt, tanh, tanhf
+from libc.math cimport isfinite, pow, sqrt
 from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
 
 cdef extern from "_simd.h" nogil:
     bint FASTSGD_DEBUG
+    bint FSGD_LIBMVEC               # exp and log from glibc's vector math
+    bint FSGD_LIBMVEC_TANH          # tanh too
     # Update rules: what scikit-learn's SGDOptimizer / AdamOptimizer do to a parameter.
     enum:
         SGD "FSGD_SGD"              # w -= lr * g
@@ -87,23 +88,38 @@ cdef extern from "_simd.h" nogil:
                             Py_ssize_t nnz, const double* W, Py_ssize_t n_out)
     void fsgd_gather_rows_f(float* out, const float* vals, const Py_ssize_t* idx,
                             Py_ssize_t nnz, const float* W, Py_ssize_t n_out)
+    void fsgd_activate_d(double* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
+    void fsgd_activate_f(float* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
+    void fsgd_backprop_activation_d(double* delta, const double* a, Py_ssize_t n,
+                                    int kind)
+    void fsgd_backprop_activation_f(float* delta, const float* a, Py_ssize_t n,
+                                    int kind)
+    void fsgd_math_d(double* z, Py_ssize_t n, int fn)
+    void fsgd_math_f(float* z, Py_ssize_t n, int fn)
+    double fsgd_row_loss_d(const double* p, const double* y, Py_ssize_t k, int output)
+    double fsgd_row_loss_f(const float* p, const float* y, Py_ssize_t k, int output)
 
 ctypedef fsgd_opt Opt     # the optimizer's settings for one kernel call
 
 
 # True in a FASTSGD_DEBUG=1 build: bounds checks on, workspaces poisoned with NaN.
 DEBUG = bool(FASTSGD_DEBUG)
+# The functions whose loops call glibc's vector variants (libmvec, found by
+# setup.py at build time); the others call libm one element at a time.
+VECTOR_MATH = (("exp", "log") if FSGD_LIBMVEC else ()) + (
+    ("tanh",) if FSGD_LIBMVEC_TANH else ())
 
 # Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
 # four are hidden activations; an output layer uses identity (squared error),
 # logistic (binary log loss), exp (Poisson) or softmax (log loss).
-cdef enum:
-    IDENTITY = 0
-    LOGISTIC = 1
-    TANH = 2
-    RELU = 3
-    EXP = 4
-    SOFTMAX = 5
+cdef extern from "_simd.h" nogil:
+    enum:
+        IDENTITY "FSGD_IDENTITY"
+        LOGISTIC "FSGD_LOGISTIC"
+        TANH "FSGD_TANH"
+        RELU "FSGD_RELU"
+        EXP "FSGD_EXP"
+        SOFTMAX "FSGD_SOFTMAX"
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
                "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
@@ -148,20 +164,6 @@ cdef inline int check_span(Py_ssize_t off, Py_ssize_t n,
                 raise IndexError(
                     f"kernel span [{off}, {off + n}) outside a buffer of {size}")
     return 0
-
-
-cdef inline floating f_exp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating f_tanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf(x)
-    else:
-        return tanh(x)
 
 
 cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -218,86 +220,31 @@ cdef inline void gather_rows(floating* out, const floating* vals,
 # ---------------------------------------------------------------------------------
 # Activations, their derivatives, losses
 
-cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
-                        int kind) noexcept nogil:
+cdef inline void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
+                               int kind) noexcept nogil:
     """Apply activation ``kind`` in place to a row-major (rows, cols) block."""
-    cdef Py_ssize_t i, j, n = rows * cols
-    cdef floating m, s
-    cdef floating* row
-    if kind == LOGISTIC:
-        for i in range(n):
-            z[i] = 1 / (1 + f_exp(-z[i]))
-    elif kind == TANH:
-        for i in range(n):
-            z[i] = f_tanh(z[i])
-    elif kind == RELU:
-        for i in range(n):
-            if z[i] < 0:
-                z[i] = 0
-    elif kind == EXP:
-        for i in range(n):
-            z[i] = f_exp(z[i])
-    elif kind == SOFTMAX:
-        for i in range(rows):
-            row = z + i * cols
-            m = row[0]
-            for j in range(1, cols):
-                if row[j] > m:
-                    m = row[j]
-            s = 0
-            for j in range(cols):
-                row[j] = f_exp(row[j] - m)
-                s += row[j]
-            for j in range(cols):
-                row[j] /= s
+    if floating is float:
+        fsgd_activate_f(z, rows, cols, kind)
+    else:
+        fsgd_activate_d(z, rows, cols, kind)
 
 
-cdef void backprop_activation(floating* delta, const floating* a, Py_ssize_t n,
-                              int kind) noexcept nogil:
+cdef inline void backprop_activation(floating* delta, const floating* a,
+                                     Py_ssize_t n, int kind) noexcept nogil:
     """Multiply ``delta`` by the activation's derivative, written in its output."""
-    cdef Py_ssize_t i
-    if kind == LOGISTIC:
-        for i in range(n):
-            delta[i] *= a[i]
-            delta[i] *= 1 - a[i]
-    elif kind == TANH:
-        for i in range(n):
-            delta[i] *= 1 - a[i] * a[i]
-    elif kind == RELU:
-        for i in range(n):
-            if a[i] == 0:
-                delta[i] = 0
+    if floating is float:
+        fsgd_backprop_activation_f(delta, a, n, kind)
+    else:
+        fsgd_backprop_activation_d(delta, a, n, kind)
 
 
-cdef double row_loss(const floating* p, const floating* y, Py_ssize_t k,
-                     int output) noexcept nogil:
+cdef inline double row_loss(const floating* p, const floating* y, Py_ssize_t k,
+                            int output) noexcept nogil:
     """One sample's loss, as scikit-learn's LOSS_FUNCTIONS compute it."""
-    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
-    cdef floating pc, one = 1
-    cdef double loss = 0, diff
-    cdef Py_ssize_t j
-    if output == IDENTITY:            # half squared error, averaged over outputs
-        for j in range(k):
-            diff = y[j] - p[j]
-            loss += diff * diff
-        return 0.5 * loss / k
-    if output == EXP:                 # half Poisson deviance
-        for j in range(k):
-            if y[j] != 0:       # y log(y / p), without dividing by an underflowed p
-                loss += y[j] * (log(y[j]) - log(p[j]))
-            loss += p[j] - y[j]
-        return loss
-    for j in range(k):                # log loss on clipped probabilities
-        pc = p[j]
-        if pc < eps:
-            pc = eps
-        elif pc > one - eps:
-            pc = one - eps
-        if y[j] != 0:
-            loss -= y[j] * log(pc)
-        if output == LOGISTIC and y[j] != 1:
-            loss -= (1 - y[j]) * log(1 - pc)
-    return loss
+    if floating is float:
+        return fsgd_row_loss_f(p, y, k, output)
+    else:
+        return fsgd_row_loss_d(p, y, k, output)
 
 
 cdef double loss_and_output_delta(Net* net, const floating* out, floating* delta,
@@ -1039,6 +986,19 @@ def weighted_loss(str output, const floating[:, ::1] out, const floating[:, ::1]
             total += sample_weight[r] * row_loss(&out[r, 0], &Y[r, 0], k, kind)
             sw_sum += sample_weight[r]
     return total / sw_sum if sw_sum > 0 else float("nan")
+
+
+def elementwise(str fn, floating[::1] a):
+    """``fn`` ("exp", "log" or "tanh") of ``a``, in place, computed as the
+    activation and loss loops compute it (vector variants, see ``VECTOR_MATH``)."""
+    cdef int code = {"exp": 0, "log": 1, "tanh": 2}[fn]
+    if a.shape[0] == 0:
+        return
+    with nogil:
+        if floating is float:
+            fsgd_math_f(&a[0], a.shape[0], code)
+        else:
+            fsgd_math_d(&a[0], a.shape[0], code)
 
 
 def all_finite(const floating[::1] a):
