@@ -137,6 +137,10 @@ typedef struct {
  * non-zero inputs of a ReLU layer): the list lives on the stack. */
 #define FSGD_ROW_CHUNK 256
 
+/* Samples whose on-line first-layer steps wait to be made in one sweep (plain
+ * SGD; see fsgd_window_sweep). */
+#define FSGD_WIN 8
+
 /* A state row, keeping an absent state (NULL) NULL. */
 #define FSGD_ROW_STATE(base, off) ((base) != NULL ? (base) + (off) : (base))
 

@@ -783,6 +783,224 @@ static double FN(fsgd_grad_step_first)(const fsgd_opt *o, T *W, T *S1,
     return sq;
 }
 
+/* ---- on-line plain SGD: the first layer stepped a window of samples at a time ---- */
+
+/* Plain SGD's on-line step of the first layer is a rank-one update, and the next
+ * sample's forward pass through it needs only that sample's dot product with the
+ * updated weights. So the first layer's steps can wait for a window of FSGD_WIN
+ * samples: sample q of a window sums its forward pass as
+ *     x_q . W + sum over the window's earlier samples p of -(x_q . x_p) u_p,
+ * from the weights W as they were when the window began, where the pending step
+ * of sample p is W -= x_p (outer) u_p (u_p being the learning rate over the sample
+ * weight times its delta). That is the same number as x_q . (W after the steps of
+ * the samples before q), but for rounding. At the end of the window one sweep
+ * makes the window's steps, in the samples' order, and sums the next window's
+ * forward passes (from the updated weights) while each weight is in a register:
+ * one load and one store of each weight per FSGD_WIN samples instead of per
+ * sample, which on-line steps would otherwise be bound by. */
+
+/* One tile of that sweep: columns [j, j + n0 + n1) of every row, two vectors of
+ * n0 and n1 elements (`full`: both whole). XT holds the window's inputs
+ * transposed (XT[i * FSGD_WIN + p] is x_p[i]), U its np pending steps (rows of
+ * n_out); XTn and F (fwd): the next window's inputs, and their forward passes,
+ * written to F (FSGD_WIN rows of n_out). */
+FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
+                                      ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t j,
+                                      const T *XT, const T *U, ptrdiff_t np,
+                                      const T *XTn, T *F, ptrdiff_t n0, ptrdiff_t n1)
+{
+    const FN(fsgd_vec) zero = {0};
+    FN(fsgd_vec) f0[FSGD_WIN], f1[FSGD_WIN];
+    ptrdiff_t i, p, q;
+#pragma GCC unroll 8
+    for (q = 0; q < FSGD_WIN; q++)
+        f0[q] = f1[q] = zero;
+    for (i = 0; i < n_in; i++) {
+        T *w = W + i * n_out + j;
+        const T *xt = XT + i * FSGD_WIN;
+        FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
+        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        for (p = 0; p < np; p++) {
+            const T *u = U + p * n_out + j;
+            const T xp = xt[p];
+            w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
+            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
+        }
+        if (full) {
+            FN(fsgd_vstore)(w, w0);
+            FN(fsgd_vstore)(w + VLEN, w1);
+        } else {
+            FN(fsgd_vstore_n)(w, w0, n0);
+            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
+        }
+        if (fwd) {
+            const T *xn = XTn + i * FSGD_WIN;
+#pragma GCC unroll 8
+            for (q = 0; q < FSGD_WIN; q++) {
+                f0[q] += xn[q] * w0;
+                f1[q] += xn[q] * w1;
+            }
+        }
+    }
+    if (fwd) {
+#pragma GCC unroll 8
+        for (q = 0; q < FSGD_WIN; q++) {
+            T *fq = F + q * n_out + j;
+            if (full) {
+                FN(fsgd_vstore)(fq, f0[q]);
+                FN(fsgd_vstore)(fq + VLEN, f1[q]);
+            } else {
+                FN(fsgd_vstore_n)(fq, f0[q], n0);
+                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
+            }
+        }
+    }
+}
+
+FSGD_INLINE void FN(fsgd_window_sweep_body)(const int fwd, T *W, ptrdiff_t n_in,
+                                            ptrdiff_t n_out, const T *XT,
+                                            const T *U, ptrdiff_t np, const T *XTn,
+                                            T *F)
+{
+    ptrdiff_t j = 0, n;
+    for (; j + 2 * VLEN <= n_out; j += 2 * VLEN)
+        FN(fsgd_window_tile)(1, fwd, W, n_in, n_out, j, XT, U, np, XTn, F, VLEN,
+                             VLEN);
+    n = n_out - j;
+    if (n > 0)
+        FN(fsgd_window_tile)(0, fwd, W, n_in, n_out, j, XT, U, np, XTn, F,
+                             n < VLEN ? n : VLEN, n < VLEN ? 0 : n - VLEN);
+}
+
+/* The window's sweep of the first layer W (n_in, n_out): W[i] -= sum over p < np
+ * of XT[i * FSGD_WIN + p] * U[p], in that order; then, when XTn is not NULL,
+ * F[q] = sum over i of XTn[i * FSGD_WIN + q] * W[i] (updated) for q < FSGD_WIN. */
+static void FN(fsgd_window_sweep)(T *W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                  const T *XT, const T *U, ptrdiff_t np,
+                                  const T *XTn, T *F)
+{
+    if (XTn != NULL)
+        FN(fsgd_window_sweep_body)(1, W, n_in, n_out, XT, U, np, XTn, F);
+    else
+        FN(fsgd_window_sweep_body)(0, W, n_in, n_out, XT, U, np, XTn, F);
+}
+
+/* The window's Gram matrix from its transposed inputs XT (nf rows of FSGD_WIN):
+ * G[p * FSGD_WIN + q] = x_p . x_q, a column of FSGD_WIN sums in one vector. */
+typedef T FN(fsgd_wvec) __attribute__((vector_size(FSGD_WIN * sizeof(T))));
+
+static void FN(fsgd_window_gram)(const T *XT, ptrdiff_t nf, T *G)
+{
+    FN(fsgd_wvec) g[FSGD_WIN], v;
+    ptrdiff_t i, p;
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        g[p] = (FN(fsgd_wvec)){0};
+    for (i = 0; i < nf; i++) {
+        memcpy(&v, XT + i * FSGD_WIN, sizeof v);
+#pragma GCC unroll 8
+        for (p = 0; p < FSGD_WIN; p++)
+            g[p] += XT[i * FSGD_WIN + p] * v;
+    }
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        memcpy(G + p * FSGD_WIN, &g[p], sizeof v);
+}
+
+/* Sample q's first-layer output within a window (see above):
+ * out = b + F[q] - sum over p < q of G[q * FSGD_WIN + p] U[p]. */
+static void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
+                                    ptrdiff_t q, const T *U, ptrdiff_t n_out)
+{
+    const T *fq = F + q * n_out, *gq = G + q * FSGD_WIN;
+    ptrdiff_t p, j, n;
+    for (j = 0; j < n_out; j += VLEN) {
+        n = n_out - j < VLEN ? n_out - j : VLEN;
+        FN(fsgd_vec) acc = FN(fsgd_vload_n)(b + j, n) + FN(fsgd_vload_n)(fq + j, n);
+        for (p = 0; p < q; p++)
+            acc -= gq[p] * FN(fsgd_vload_n)(U + p * n_out + j, n);
+        FN(fsgd_vstore_n)(out + j, acc, n);
+    }
+}
+
+/* ---- on-line plain SGD: a narrow last layer, transposed ---------------------------- */
+
+/* A last layer only a few units wide (a classifier's output) has rows shorter
+ * than two vectors: row by row, its sweeps would be mostly masked tails and
+ * horizontal sums. The windowed on-line kernel keeps a transposed copy WT
+ * (n_out rows of n_in) for the length of a call instead, whose rows are long. */
+
+/* out[j] = b[j] + WT[j] . h for j < n_out. */
+static void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
+                              ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < n_out; j++) {
+        const T *w = WT + j * n_in;
+        FN(fsgd_vec) a0 = {0}, a1 = {0};
+        for (i = 0; i + 2 * VLEN <= n_in; i += 2 * VLEN) {
+            a0 += FN(fsgd_vload)(w + i) * FN(fsgd_vload)(h + i);
+            a1 += FN(fsgd_vload)(w + i + VLEN) * FN(fsgd_vload)(h + i + VLEN);
+        }
+        for (; i < n_in; i += VLEN) {
+            const ptrdiff_t n = n_in - i < VLEN ? n_in - i : VLEN;
+            a0 += FN(fsgd_vload_n)(w + i, n) * FN(fsgd_vload_n)(h + i, n);
+        }
+        out[j] = b[j] + FN(fsgd_hsum)(a0 + a1);
+    }
+}
+
+/* Backward through the transposed layer and its plain SGD step, in one sweep:
+ * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
+ * WT[j] -= (s d[j]) h (s: the learning rate over the sample weight). */
+static void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
+                            ptrdiff_t n_in, ptrdiff_t n_out, T s)
+{
+    ptrdiff_t i0, j, n0, n1, n2, n3;
+    for (i0 = 0; i0 < n_in; i0 += 4 * VLEN) {
+        const ptrdiff_t n = n_in - i0;
+        n0 = n < VLEN ? n : VLEN;
+        n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+        n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+        n3 = n - 3 * VLEN <= 0 ? 0 : (n - 3 * VLEN < VLEN ? n - 3 * VLEN : VLEN);
+        const FN(fsgd_vec) h0 = FN(fsgd_vload_n)(h + i0, n0);
+        const FN(fsgd_vec) h1 = FN(fsgd_vload_n)(h + i0 + VLEN, n1);
+        const FN(fsgd_vec) h2 = FN(fsgd_vload_n)(h + i0 + 2 * VLEN, n2);
+        const FN(fsgd_vec) h3 = FN(fsgd_vload_n)(h + i0 + 3 * VLEN, n3);
+        FN(fsgd_vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (j = 0; j < n_out; j++) {
+            T *w = WT + j * n_in + i0;
+            const T dj = d[j], uj = s * d[j];
+            FN(fsgd_vec) w0 = FN(fsgd_vload_n)(w, n0);
+            FN(fsgd_vec) w1 = FN(fsgd_vload_n)(w + VLEN, n1);
+            FN(fsgd_vec) w2 = FN(fsgd_vload_n)(w + 2 * VLEN, n2);
+            FN(fsgd_vec) w3 = FN(fsgd_vload_n)(w + 3 * VLEN, n3);
+            a0 += dj * w0;
+            a1 += dj * w1;
+            a2 += dj * w2;
+            a3 += dj * w3;
+            FN(fsgd_vstore_n)(w, w0 - uj * h0, n0);
+            FN(fsgd_vstore_n)(w + VLEN, w1 - uj * h1, n1);
+            FN(fsgd_vstore_n)(w + 2 * VLEN, w2 - uj * h2, n2);
+            FN(fsgd_vstore_n)(w + 3 * VLEN, w3 - uj * h3, n3);
+        }
+        FN(fsgd_vstore_n)(d_in + i0, a0, n0);
+        FN(fsgd_vstore_n)(d_in + i0 + VLEN, a1, n1);
+        FN(fsgd_vstore_n)(d_in + i0 + 2 * VLEN, a2, n2);
+        FN(fsgd_vstore_n)(d_in + i0 + 3 * VLEN, a3, n3);
+    }
+}
+
+/* dst (cols, rows) = the transpose of src (rows, cols), both row-major. */
+static void FN(fsgd_transpose)(T *restrict dst, const T *restrict src,
+                               ptrdiff_t rows, ptrdiff_t cols)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            dst[j * rows + i] = src[i * cols + j];
+}
+
 /* ---- forward passes: out += sum of c * row, four rows per pass over out ---------- */
 
 FSGD_INLINE void FN(fsgd_axpy4)(T *restrict out, T c0, const T *restrict w0, T c1,
