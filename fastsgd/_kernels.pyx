@@ -123,6 +123,16 @@ cdef extern from "_simd.h" nogil:
                           Py_ssize_t cols)
     void fsgd_transpose_f(float* dst, const float* src, Py_ssize_t rows,
                           Py_ssize_t cols)
+    double fsgd_online_step2_d(double* acts, double* deltas, Py_ssize_t u1,
+                               Py_ssize_t K, int hidden, int output, double* b0,
+                               double* b1, double* WT, const double* F,
+                               const double* G, double* U, Py_ssize_t q,
+                               const double* y, double w, double lr)
+    double fsgd_online_step2_f(float* acts, float* deltas, Py_ssize_t u1,
+                               Py_ssize_t K, int hidden, int output, float* b0,
+                               float* b1, float* WT, const float* F,
+                               const float* G, float* U, Py_ssize_t q,
+                               const float* y, float w, float lr)
     void fsgd_math_d(double* z, Py_ssize_t n, int fn)
     void fsgd_math_f(float* z, Py_ssize_t n, int fn)
     double fsgd_row_loss_d(const double* p, const double* y, Py_ssize_t k, int output)
@@ -823,12 +833,30 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     while k0 < n:
         for q in range(cnt):
             row = order[k0 + q]
+            w = sw[row]
+            if L == 2 and WT != NULL:
+                # One hidden layer and a narrow output: the whole step in C.
+                if floating is float:
+                    loss = fsgd_online_step2_f(
+                        acts, deltas, u1, K, net.hidden, net.output, b0,
+                        P + net.icpt_off[1], WT, F, G, U, q,
+                        <const float*> d.Y + row * K, w, <float> o.step_lr)
+                else:
+                    loss = fsgd_online_step2_d(
+                        acts, deltas, u1, K, net.hidden, net.output, b0,
+                        P + net.icpt_off[1], WT, F, G, U, q,
+                        <const double*> d.Y + row * K, w, o.step_lr)
+                if w > 0:
+                    total += loss / w
+                else:
+                    for j in range(nf):
+                        XT[j * WIN + q] = 0
+                continue
             if floating is float:
                 fsgd_window_forward_f(acts, b0, F, G, q, U, u1)
             else:
                 fsgd_window_forward_d(acts, b0, F, G, q, U, u1)
             online_forward_hidden(net, P, acts, WT)
-            w = sw[row]
             loss = loss_and_output_delta(net, out, deltas + net.act_off[L - 1], 1, d,
                                          NULL, row)
             u = U + q * u1

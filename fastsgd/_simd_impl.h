@@ -909,7 +909,7 @@ static void FN(fsgd_window_gram)(const T *XT, ptrdiff_t nf, T *G)
 
 /* Sample q's first-layer output within a window (see above):
  * out = b + F[q] - sum over p < q of G[q * FSGD_WIN + p] U[p]. */
-static void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
+FSGD_INLINE void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
                                     ptrdiff_t q, const T *U, ptrdiff_t n_out)
 {
     const T *fq = F + q * n_out, *gq = G + q * FSGD_WIN;
@@ -931,7 +931,7 @@ static void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
  * (n_out rows of n_in) for the length of a call instead, whose rows are long. */
 
 /* out[j] = b[j] + WT[j] . h for j < n_out. */
-static void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
+FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
                               ptrdiff_t n_in, ptrdiff_t n_out)
 {
     ptrdiff_t i, j;
@@ -950,44 +950,70 @@ static void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
     }
 }
 
+/* One tile of fsgd_tsweep: columns [i0, i0 + 4 VLEN) of WT, as n0..n3 elements
+ * of four vectors (`full`: all whole, no masks). */
+#define FSGD_TLD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
+#define FSGD_TST(p, v, n)                                                            \
+    do {                                                                             \
+        if (full)                                                                    \
+            FN(fsgd_vstore)((p), (v));                                               \
+        else                                                                         \
+            FN(fsgd_vstore_n)((p), (v), (n));                                        \
+    } while (0)
+
+FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T *h,
+                                      T *d_in, ptrdiff_t n_in, ptrdiff_t n_out,
+                                      T s, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1,
+                                      ptrdiff_t n2, ptrdiff_t n3)
+{
+    const FN(fsgd_vec) h0 = FSGD_TLD(h + i0, n0);
+    const FN(fsgd_vec) h1 = FSGD_TLD(h + i0 + VLEN, n1);
+    const FN(fsgd_vec) h2 = FSGD_TLD(h + i0 + 2 * VLEN, n2);
+    const FN(fsgd_vec) h3 = FSGD_TLD(h + i0 + 3 * VLEN, n3);
+    FN(fsgd_vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    ptrdiff_t j;
+    for (j = 0; j < n_out; j++) {
+        T *w = WT + j * n_in + i0;
+        const T dj = d[j], uj = s * d[j];
+        FN(fsgd_vec) w0 = FSGD_TLD(w, n0);
+        FN(fsgd_vec) w1 = FSGD_TLD(w + VLEN, n1);
+        FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
+        FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
+        a0 += dj * w0;
+        a1 += dj * w1;
+        a2 += dj * w2;
+        a3 += dj * w3;
+        FSGD_TST(w, w0 - uj * h0, n0);
+        FSGD_TST(w + VLEN, w1 - uj * h1, n1);
+        FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
+        FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+    }
+    FSGD_TST(d_in + i0, a0, n0);
+    FSGD_TST(d_in + i0 + VLEN, a1, n1);
+    FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
+    FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+}
+
+#undef FSGD_TLD
+#undef FSGD_TST
+
 /* Backward through the transposed layer and its plain SGD step, in one sweep:
  * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
  * WT[j] -= (s d[j]) h (s: the learning rate over the sample weight). */
-static void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
+FSGD_INLINE void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
                             ptrdiff_t n_in, ptrdiff_t n_out, T s)
 {
-    ptrdiff_t i0, j, n0, n1, n2, n3;
-    for (i0 = 0; i0 < n_in; i0 += 4 * VLEN) {
-        const ptrdiff_t n = n_in - i0;
+    ptrdiff_t i0, n, n0, n1, n2, n3;
+    for (i0 = 0; i0 + 4 * VLEN <= n_in; i0 += 4 * VLEN)
+        FN(fsgd_tsweep_tile)(1, WT, d, h, d_in, n_in, n_out, s, i0, VLEN, VLEN, VLEN,
+                             VLEN);
+    if (i0 < n_in) {
+        n = n_in - i0;
         n0 = n < VLEN ? n : VLEN;
         n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
         n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
-        n3 = n - 3 * VLEN <= 0 ? 0 : (n - 3 * VLEN < VLEN ? n - 3 * VLEN : VLEN);
-        const FN(fsgd_vec) h0 = FN(fsgd_vload_n)(h + i0, n0);
-        const FN(fsgd_vec) h1 = FN(fsgd_vload_n)(h + i0 + VLEN, n1);
-        const FN(fsgd_vec) h2 = FN(fsgd_vload_n)(h + i0 + 2 * VLEN, n2);
-        const FN(fsgd_vec) h3 = FN(fsgd_vload_n)(h + i0 + 3 * VLEN, n3);
-        FN(fsgd_vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (j = 0; j < n_out; j++) {
-            T *w = WT + j * n_in + i0;
-            const T dj = d[j], uj = s * d[j];
-            FN(fsgd_vec) w0 = FN(fsgd_vload_n)(w, n0);
-            FN(fsgd_vec) w1 = FN(fsgd_vload_n)(w + VLEN, n1);
-            FN(fsgd_vec) w2 = FN(fsgd_vload_n)(w + 2 * VLEN, n2);
-            FN(fsgd_vec) w3 = FN(fsgd_vload_n)(w + 3 * VLEN, n3);
-            a0 += dj * w0;
-            a1 += dj * w1;
-            a2 += dj * w2;
-            a3 += dj * w3;
-            FN(fsgd_vstore_n)(w, w0 - uj * h0, n0);
-            FN(fsgd_vstore_n)(w + VLEN, w1 - uj * h1, n1);
-            FN(fsgd_vstore_n)(w + 2 * VLEN, w2 - uj * h2, n2);
-            FN(fsgd_vstore_n)(w + 3 * VLEN, w3 - uj * h3, n3);
-        }
-        FN(fsgd_vstore_n)(d_in + i0, a0, n0);
-        FN(fsgd_vstore_n)(d_in + i0 + VLEN, a1, n1);
-        FN(fsgd_vstore_n)(d_in + i0 + 2 * VLEN, a2, n2);
-        FN(fsgd_vstore_n)(d_in + i0 + 3 * VLEN, a3, n3);
+        n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
+        FN(fsgd_tsweep_tile)(0, WT, d, h, d_in, n_in, n_out, s, i0, n0, n1, n2, n3);
     }
 }
 
@@ -1343,6 +1369,53 @@ static double FN(fsgd_row_loss)(const T *p, const T *y, ptrdiff_t k, int output)
             }
             loss -= FN(fsgd_sum_clogv)(c, pc, idx, m);
         }
+    }
+    return loss;
+}
+
+/* ---- on-line plain SGD, one hidden layer: a sample's whole step ------------------ */
+
+/* Sample q of a window (see fsgd_window_sweep) through a network of one hidden
+ * layer (u1 units) whose output layer (K units) is kept transposed in WT: its
+ * forward pass, loss and output delta, then, when its weight w > 0, the output
+ * layer's step, both intercepts' steps and its pending first-layer step
+ * U[q] = (lr / w) delta_1 (zero when w is not > 0). Returns the sample's loss
+ * times w, as loss_and_output_delta sums it.
+ * One function, so that the short steps of a sample follow one another without
+ * calls in between. */
+static double FN(fsgd_online_step2)(T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t K,
+                                    int hidden, int output, T *b0, T *b1, T *WT,
+                                    const T *F, const T *G, T *U, ptrdiff_t q,
+                                    const T *y, T w, T lr)
+{
+    T *h = acts, *out = acts + u1, *d1 = deltas, *d2 = deltas + u1;
+    T *u = U + q * u1;
+    T inv_sw, s;
+    double loss;
+    ptrdiff_t j;
+    FN(fsgd_window_forward)(h, b0, F, G, q, U, u1);
+    FN(fsgd_activate)(h, 1, u1, hidden);
+    FN(fsgd_tforward)(out, b1, WT, h, u1, K);
+    FN(fsgd_activate)(out, 1, K, output);
+    loss = w * FN(fsgd_row_loss)(out, y, K, output);
+    if (!(w > 0)) { /* zero weight: no gradient, no step */
+        memset(u, 0, u1 * sizeof(T));
+        return loss;
+    }
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        d2[j] = (out[j] - y[j]) * w;
+    inv_sw = 1 / w;
+    s = lr * inv_sw;
+    FN(fsgd_tsweep)(WT, d2, h, d1, u1, K, s);
+    FN(fsgd_backprop_activation)(d1, h, u1, hidden);
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        b1[j] = b1[j] - lr * (inv_sw * d2[j]);
+#pragma omp simd
+    for (j = 0; j < u1; j++) {
+        b0[j] = b0[j] - lr * (inv_sw * d1[j]);
+        u[j] = s * d1[j];
     }
     return loss;
 }
