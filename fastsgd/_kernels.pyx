@@ -737,8 +737,9 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
 
 
 cdef inline void window_sweep(floating* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                              const floating* XT, const floating* U, Py_ssize_t n_pending,
-                              const floating* XTn, floating* F) noexcept nogil:
+                              const floating* XT, const floating* U,
+                              Py_ssize_t n_pending, const floating* XTn,
+                              floating* F) noexcept nogil:
     if floating is float:
         fsgd_window_sweep_f(W, n_in, n_out, XT, U, n_pending, XTn, F)
     else:
