@@ -86,6 +86,7 @@ def vector_math(compiler, args, include_dirs):
     at a time.
     """
     if not LIBMVEC:
+        print("fastsgd: FASTSGD_LIBMVEC=0: scalar libm", file=sys.stderr)
         return [], []
     attempts = [
         [("FSGD_LIBMVEC", "1"), ("FSGD_LIBMVEC_TANH", "1")],

@@ -975,7 +975,8 @@ cdef class Layout:
         return np.asarray(self._icpt_off).copy()
 
     def workspace_size(self, Py_ssize_t chunk):
-        """Elements of workspace a kernel call needs for ``chunk`` rows at a time."""
+        """Elements of workspace a kernel call needs for ``chunk`` rows at a time
+        (and, whatever ``chunk``, what the windowed on-line kernel needs)."""
         # on-line plain SGD: the window (online_epoch_window) and the last layer
         # transposed
         return (chunk * (2 * self.n_units + self._units[0]) + self._units[0]
