@@ -817,6 +817,8 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     cdef double loss, total = 0
     check_span(0, 2 * net.n_units + nf + 2 * WIN * (nf + u1) + WIN * WIN,
                work_size)
+    check_span(net.coef_off[0], nf * u1, net.n_coefs)
+    check_span(net.coef_off[L - 1], m * K, net.n_coefs)
     if n == 0:
         return 0
     if L >= 2 and K * sizeof(floating) < 2 * VBYTES:

@@ -481,3 +481,32 @@ def test_vector_math_is_within_4_ulp_of_libm(fn, low, high, dtype):
     spacing = np.spacing(np.abs(reference[keep]).astype(dtype)).astype(np.float64)
     ulps = np.abs(got[keep] - reference[keep]) / spacing
     assert ulps.max() <= 4.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("units", [(9, 11, 4), (9, 4), (5, 20, 7, 3), (6, 40, 40)])
+def test_online_sgd_windows_equal_per_sample_steps(dtype, units):
+    """On-line plain SGD makes the first layer's steps a window of samples at a
+    time (and may keep a narrow last layer transposed): against the per-sample
+    kernel (CSR input of the same rows), over calls of every length around the
+    window's (as ``fastsgd compare`` cuts an epoch), zero-weight samples
+    included."""
+    X, Y, sw = _problem("softmax", n=41, n_features=units[0], dtype=dtype)
+    sw[[2, 9, 10, 30]] = 0.0
+    layout, params = _network_for("softmax", "tanh", units=units, dtype=dtype)
+    order = np.random.RandomState(5).permutation(41).astype(np.intp)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    for cuts in ([41], [1, 7, 8, 9, 16, 41]):
+        result = []
+        for Xi in (X, sp.csr_matrix(X)):
+            p, loss = params, 0.0
+            for a, b in zip([0, *cuts[:-1]], cuts, strict=True):
+                p, _, segment_loss, _ = _train(
+                    layout, p, Xi, Y, sw, order[a:b], 1, "sgd", 0.0
+                )
+                loss += segment_loss
+            result.append((p, loss))
+        (dense, dense_loss), (csr, csr_loss) = result
+        assert not np.array_equal(dense, params)
+        np.testing.assert_allclose(dense, csr, rtol=rtol, atol=rtol)
+        assert dense_loss == pytest.approx(csr_loss, rel=rtol)
