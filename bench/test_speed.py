@@ -73,3 +73,16 @@ def test_sparse_text_like(benchmark, case):
         iterations=1,
     )
     benchmark.extra_info["us_per_sample"] = per_sample * 1e6
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, 32, 1077])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity"])
+def test_compare_network_kernel(benchmark, activation, batch_size):
+    """One kernel epoch on ``fastsgd compare``'s digits network per batch size:
+    on-line should cost no more per row than the mini-batches (the report's
+    seconds-to-target verdict)."""
+    epoch, n = hb.compare_kernel(activation, batch_size)
+    epoch()  # warm-up
+    with hb.one_thread():
+        benchmark.pedantic(epoch, rounds=7, iterations=5)
+    benchmark.extra_info["us_per_row"] = benchmark.stats.stats.min / n * 1e6

@@ -325,6 +325,42 @@ def online_kernel(workload, dtype, rule, alpha, n=2000):
     return epoch, n
 
 
+def compare_kernel(activation, batch_size, learning_rate=0.01):
+    """A callable running one epoch of ``_kernels.train_epoch`` on the network and
+    data of ``fastsgd compare`` (digits, 64 standardized inputs, 64 hidden units,
+    10 softmax outputs, 1,077 training rows, plain SGD, float64), with the hidden
+    ``activation`` and ``batch_size``; and the rows per epoch. What decides the
+    seconds-to-target verdict of the compare report, without its evaluations."""
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    from fastsgd import _kernels, _network
+
+    X, y = load_digits(return_X_y=True)
+    n = 1077
+    X = np.ascontiguousarray(StandardScaler().fit_transform(X[:n]))
+    Y = np.ascontiguousarray(np.eye(10)[y[:n]])
+    layout = _network.make_layout(64, [64], 10, activation, "softmax")
+    params = _network.glorot_uniform(
+        layout, activation, np.random.RandomState(0), np.float64
+    )
+    chunk = _network.chunk_rows(layout, batch_size)
+    work = _network.workspace(layout, chunk, np.float64)
+    grads = np.empty_like(params)
+    sw = np.ones(n)
+    order = np.random.RandomState(0).permutation(n).astype(np.intp)
+    X_args = _network.kernel_input(X)
+    empty = np.empty(0)
+
+    def epoch():
+        _kernels.train_epoch(
+            layout, params, grads, work, *X_args, Y, sw, order, batch_size, chunk,
+            0.0, empty, empty, "sgd", learning_rate, 0.0, 0.9, 0.999, 1e-8, 0,
+        )  # fmt: skip
+
+    return epoch, n
+
+
 def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
     """A callable running ``repeats`` roofline sweeps over an (n_in, n_out) layer."""
     from fastsgd import _kernels

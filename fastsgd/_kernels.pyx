@@ -19,14 +19,15 @@ serves every layer.
 import numpy as np
 
 from cython cimport floating
-from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport exp, expf, isfinite, log, pow, sqrt, tanh, tanhf
+from libc.math cimport isfinite, pow, sqrt
 from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
 
 cdef extern from "_simd.h" nogil:
     bint FASTSGD_DEBUG
+    bint FSGD_LIBMVEC               # exp and log from glibc's vector math
+    bint FSGD_LIBMVEC_TANH          # tanh too
     # Update rules: what scikit-learn's SGDOptimizer / AdamOptimizer do to a parameter.
     enum:
         SGD "FSGD_SGD"              # w -= lr * g
@@ -87,23 +88,77 @@ cdef extern from "_simd.h" nogil:
                             Py_ssize_t nnz, const double* W, Py_ssize_t n_out)
     void fsgd_gather_rows_f(float* out, const float* vals, const Py_ssize_t* idx,
                             Py_ssize_t nnz, const float* W, Py_ssize_t n_out)
+    void fsgd_activate_d(double* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
+    void fsgd_activate_f(float* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
+    void fsgd_backprop_activation_d(double* delta, const double* a, Py_ssize_t n,
+                                    int kind)
+    void fsgd_backprop_activation_f(float* delta, const float* a, Py_ssize_t n,
+                                    int kind)
+    enum:
+        WIN "FSGD_WIN"
+        VBYTES "FSGD_VBYTES"
+    void fsgd_window_sweep_d(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                             const double* XT, const double* U, Py_ssize_t n_pending,
+                             const double* XTn, double* F)
+    void fsgd_window_sweep_f(float* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                             const float* XT, const float* U, Py_ssize_t n_pending,
+                             const float* XTn, float* F)
+    void fsgd_window_gram_d(const double* XT, Py_ssize_t nf, double* G)
+    void fsgd_window_gram_f(const float* XT, Py_ssize_t nf, float* G)
+    void fsgd_window_forward_d(double* out, const double* b, const double* F,
+                               const double* G, Py_ssize_t q, const double* U,
+                               Py_ssize_t n_out)
+    void fsgd_window_forward_f(float* out, const float* b, const float* F,
+                               const float* G, Py_ssize_t q, const float* U,
+                               Py_ssize_t n_out)
+    void fsgd_tforward_d(double* out, const double* b, const double* WT,
+                         const double* h, Py_ssize_t n_in, Py_ssize_t n_out)
+    void fsgd_tforward_f(float* out, const float* b, const float* WT,
+                         const float* h, Py_ssize_t n_in, Py_ssize_t n_out)
+    void fsgd_tsweep_d(double* WT, const double* d, const double* h, double* d_in,
+                       Py_ssize_t n_in, Py_ssize_t n_out, double s)
+    void fsgd_tsweep_f(float* WT, const float* d, const float* h, float* d_in,
+                       Py_ssize_t n_in, Py_ssize_t n_out, float s)
+    void fsgd_transpose_d(double* dst, const double* src, Py_ssize_t rows,
+                          Py_ssize_t cols)
+    void fsgd_transpose_f(float* dst, const float* src, Py_ssize_t rows,
+                          Py_ssize_t cols)
+    double fsgd_online_step2_d(double* acts, double* deltas, Py_ssize_t u1,
+                               Py_ssize_t K, int hidden, int output, double* b0,
+                               double* b1, double* WT, const double* F,
+                               const double* G, double* U, Py_ssize_t q,
+                               const double* y, double w, double lr)
+    double fsgd_online_step2_f(float* acts, float* deltas, Py_ssize_t u1,
+                               Py_ssize_t K, int hidden, int output, float* b0,
+                               float* b1, float* WT, const float* F,
+                               const float* G, float* U, Py_ssize_t q,
+                               const float* y, float w, float lr)
+    void fsgd_math_d(double* z, Py_ssize_t n, int fn)
+    void fsgd_math_f(float* z, Py_ssize_t n, int fn)
+    double fsgd_row_loss_d(const double* p, const double* y, Py_ssize_t k, int output)
+    double fsgd_row_loss_f(const float* p, const float* y, Py_ssize_t k, int output)
 
 ctypedef fsgd_opt Opt     # the optimizer's settings for one kernel call
 
 
 # True in a FASTSGD_DEBUG=1 build: bounds checks on, workspaces poisoned with NaN.
 DEBUG = bool(FASTSGD_DEBUG)
+# The functions whose loops call glibc's vector variants (libmvec, found by
+# setup.py at build time); the others call libm one element at a time.
+VECTOR_MATH = (("exp", "log") if FSGD_LIBMVEC else ()) + (
+    ("tanh",) if FSGD_LIBMVEC_TANH else ())
 
 # Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
 # four are hidden activations; an output layer uses identity (squared error),
 # logistic (binary log loss), exp (Poisson) or softmax (log loss).
-cdef enum:
-    IDENTITY = 0
-    LOGISTIC = 1
-    TANH = 2
-    RELU = 3
-    EXP = 4
-    SOFTMAX = 5
+cdef extern from "_simd.h" nogil:
+    enum:
+        IDENTITY "FSGD_IDENTITY"
+        LOGISTIC "FSGD_LOGISTIC"
+        TANH "FSGD_TANH"
+        RELU "FSGD_RELU"
+        EXP "FSGD_EXP"
+        SOFTMAX "FSGD_SOFTMAX"
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
                "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
@@ -148,20 +203,6 @@ cdef inline int check_span(Py_ssize_t off, Py_ssize_t n,
                 raise IndexError(
                     f"kernel span [{off}, {off + n}) outside a buffer of {size}")
     return 0
-
-
-cdef inline floating f_exp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating f_tanh(floating x) noexcept nogil:
-    if floating is float:
-        return tanhf(x)
-    else:
-        return tanh(x)
 
 
 cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -218,86 +259,31 @@ cdef inline void gather_rows(floating* out, const floating* vals,
 # ---------------------------------------------------------------------------------
 # Activations, their derivatives, losses
 
-cdef void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
-                        int kind) noexcept nogil:
+cdef inline void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
+                               int kind) noexcept nogil:
     """Apply activation ``kind`` in place to a row-major (rows, cols) block."""
-    cdef Py_ssize_t i, j, n = rows * cols
-    cdef floating m, s
-    cdef floating* row
-    if kind == LOGISTIC:
-        for i in range(n):
-            z[i] = 1 / (1 + f_exp(-z[i]))
-    elif kind == TANH:
-        for i in range(n):
-            z[i] = f_tanh(z[i])
-    elif kind == RELU:
-        for i in range(n):
-            if z[i] < 0:
-                z[i] = 0
-    elif kind == EXP:
-        for i in range(n):
-            z[i] = f_exp(z[i])
-    elif kind == SOFTMAX:
-        for i in range(rows):
-            row = z + i * cols
-            m = row[0]
-            for j in range(1, cols):
-                if row[j] > m:
-                    m = row[j]
-            s = 0
-            for j in range(cols):
-                row[j] = f_exp(row[j] - m)
-                s += row[j]
-            for j in range(cols):
-                row[j] /= s
+    if floating is float:
+        fsgd_activate_f(z, rows, cols, kind)
+    else:
+        fsgd_activate_d(z, rows, cols, kind)
 
 
-cdef void backprop_activation(floating* delta, const floating* a, Py_ssize_t n,
-                              int kind) noexcept nogil:
+cdef inline void backprop_activation(floating* delta, const floating* a,
+                                     Py_ssize_t n, int kind) noexcept nogil:
     """Multiply ``delta`` by the activation's derivative, written in its output."""
-    cdef Py_ssize_t i
-    if kind == LOGISTIC:
-        for i in range(n):
-            delta[i] *= a[i]
-            delta[i] *= 1 - a[i]
-    elif kind == TANH:
-        for i in range(n):
-            delta[i] *= 1 - a[i] * a[i]
-    elif kind == RELU:
-        for i in range(n):
-            if a[i] == 0:
-                delta[i] = 0
+    if floating is float:
+        fsgd_backprop_activation_f(delta, a, n, kind)
+    else:
+        fsgd_backprop_activation_d(delta, a, n, kind)
 
 
-cdef double row_loss(const floating* p, const floating* y, Py_ssize_t k,
-                     int output) noexcept nogil:
+cdef inline double row_loss(const floating* p, const floating* y, Py_ssize_t k,
+                            int output) noexcept nogil:
     """One sample's loss, as scikit-learn's LOSS_FUNCTIONS compute it."""
-    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
-    cdef floating pc, one = 1
-    cdef double loss = 0, diff
-    cdef Py_ssize_t j
-    if output == IDENTITY:            # half squared error, averaged over outputs
-        for j in range(k):
-            diff = y[j] - p[j]
-            loss += diff * diff
-        return 0.5 * loss / k
-    if output == EXP:                 # half Poisson deviance
-        for j in range(k):
-            if y[j] != 0:       # y log(y / p), without dividing by an underflowed p
-                loss += y[j] * (log(y[j]) - log(p[j]))
-            loss += p[j] - y[j]
-        return loss
-    for j in range(k):                # log loss on clipped probabilities
-        pc = p[j]
-        if pc < eps:
-            pc = eps
-        elif pc > one - eps:
-            pc = one - eps
-        if y[j] != 0:
-            loss -= y[j] * log(pc)
-        if output == LOGISTIC and y[j] != 1:
-            loss -= (1 - y[j]) * log(1 - pc)
-    return loss
+    if floating is float:
+        return fsgd_row_loss_f(p, y, k, output)
+    else:
+        return fsgd_row_loss_d(p, y, k, output)
 
 
 cdef double loss_and_output_delta(Net* net, const floating* out, floating* delta,
@@ -587,9 +573,10 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
 # ---------------------------------------------------------------------------------
 # On-line (batch size 1): one sample at a time, fused sweeps over the weights
 
-cdef void online_forward_hidden(Net* net, const floating* P,
-                                floating* acts) noexcept nogil:
-    """Activate layer 0's output (already summed) and run the layers after it."""
+cdef void online_forward_hidden(Net* net, const floating* P, floating* acts,
+                                const floating* WT=NULL) noexcept nogil:
+    """Activate layer 0's output (already summed) and run the layers after it;
+    the last layer from its transposed copy ``WT`` when given."""
     cdef Py_ssize_t layer, L = net.n_layers
     cdef Py_ssize_t n_in, n_out
     cdef floating* out
@@ -598,9 +585,17 @@ cdef void online_forward_hidden(Net* net, const floating* P,
         n_in = net.units[layer]
         n_out = net.units[layer + 1]
         out = acts + net.act_off[layer]
-        memcpy(out, P + net.icpt_off[layer], n_out * sizeof(floating))
-        gemv_rows(out, acts + net.act_off[layer - 1], P + net.coef_off[layer], n_in,
-                  n_out)
+        if layer == L - 1 and WT != NULL:
+            if floating is float:
+                fsgd_tforward_f(out, P + net.icpt_off[layer], WT,
+                                acts + net.act_off[layer - 1], n_in, n_out)
+            else:
+                fsgd_tforward_d(out, P + net.icpt_off[layer], WT,
+                                acts + net.act_off[layer - 1], n_in, n_out)
+        else:
+            memcpy(out, P + net.icpt_off[layer], n_out * sizeof(floating))
+            gemv_rows(out, acts + net.act_off[layer - 1], P + net.coef_off[layer],
+                      n_in, n_out)
         activate_rows(out, 1, n_out, net.hidden if layer < L - 1 else net.output)
 
 
@@ -741,6 +736,175 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     return total
 
 
+cdef inline void window_sweep(floating* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                              const floating* XT, const floating* U,
+                              Py_ssize_t n_pending, const floating* XTn,
+                              floating* F) noexcept nogil:
+    if floating is float:
+        fsgd_window_sweep_f(W, n_in, n_out, XT, U, n_pending, XTn, F)
+    else:
+        fsgd_window_sweep_d(W, n_in, n_out, XT, U, n_pending, XTn, F)
+
+
+cdef inline void transpose(floating* dst, const floating* src, Py_ssize_t rows,
+                           Py_ssize_t cols) noexcept nogil:
+    if floating is float:
+        fsgd_transpose_f(dst, src, rows, cols)
+    else:
+        fsgd_transpose_d(dst, src, rows, cols)
+
+
+cdef inline void tsweep(floating* WT, const floating* d, const floating* h,
+                        floating* d_in, Py_ssize_t n_in, Py_ssize_t n_out,
+                        floating s) noexcept nogil:
+    if floating is float:
+        fsgd_tsweep_f(WT, d, h, d_in, n_in, n_out, s)
+    else:
+        fsgd_tsweep_d(WT, d, h, d_in, n_in, n_out, s)
+
+
+cdef inline void window_gram(const floating* XT, Py_ssize_t nf,
+                             floating* G) noexcept nogil:
+    if floating is float:
+        fsgd_window_gram_f(XT, nf, G)
+    else:
+        fsgd_window_gram_d(XT, nf, G)
+
+
+cdef void load_window(Data* d, Py_ssize_t nf, const Py_ssize_t* order,
+                      Py_ssize_t cnt, const floating* zero,
+                      floating* XT) noexcept nogil:
+    """Write the window's ``cnt`` input rows (then zero rows) transposed to ``XT``
+    (``XT[i * WIN + q]`` is row ``q``'s feature ``i``)."""
+    cdef Py_ssize_t q, i
+    cdef const floating* x[WIN]
+    for q in range(WIN):
+        x[q] = <const floating*> d.X + order[q] * nf if q < cnt else zero
+    for i in range(nf):
+        for q in range(WIN):
+            XT[i * WIN + q] = x[q][i]
+
+
+cdef double online_epoch_window(Net* net, floating* P, floating* work,
+                                Py_ssize_t work_size, Data* d,
+                                const Py_ssize_t* order, Py_ssize_t n,
+                                Opt* o) except? -1 nogil:
+    """``online_epoch`` for plain SGD without decay on dense input: the first
+    layer's steps are made a window of ``WIN`` samples at a time, each sample's
+    forward pass through it corrected for the steps still pending (see
+    ``fsgd_window_sweep`` in _simd_impl.h). The same updates, but for rounding;
+    one sweep over the first layer's weights per window instead of per sample."""
+    cdef Py_ssize_t k0, k1, q, cnt, cnt_next, row, layer, L = net.n_layers
+    cdef Py_ssize_t nf = net.units[0], u1 = net.units[1], j
+    cdef floating* acts = work
+    cdef floating* deltas = work + net.n_units
+    cdef floating* zero = work + 2 * net.n_units
+    cdef floating* XT = zero + nf
+    cdef floating* XTn = XT + WIN * nf
+    cdef floating* F = XTn + WIN * nf
+    cdef floating* U = F + WIN * u1
+    cdef floating* G = U + WIN * u1
+    cdef floating* WT = NULL
+    cdef floating* WL = P + net.coef_off[L - 1]
+    cdef Py_ssize_t m = net.units[L - 1], K = net.units[L]
+    cdef floating* swap
+    cdef floating* W0 = P + net.coef_off[0]
+    cdef floating* b0 = P + net.icpt_off[0]
+    cdef floating* out = acts + net.act_off[L - 1]
+    cdef floating* u
+    cdef const floating* sw = <const floating*> d.sw
+    cdef floating w, inv_sw, s
+    cdef double loss, total = 0
+    check_span(0, 2 * net.n_units + nf + 2 * WIN * (nf + u1) + WIN * WIN,
+               work_size)
+    check_span(net.coef_off[0], nf * u1, net.n_coefs)
+    check_span(net.coef_off[L - 1], m * K, net.n_coefs)
+    if n == 0:
+        return 0
+    if L >= 2 and K * sizeof(floating) < 2 * VBYTES:
+        # A narrow last layer, swept transposed for the length of the call.
+        WT = G + WIN * WIN
+        check_span(0, WT - work + m * K, work_size)
+        transpose(WT, WL, m, K)
+    begin_step(o)
+    memset(zero, 0, nf * sizeof(floating))
+    cnt = min(<Py_ssize_t> WIN, n)
+    load_window(d, nf, order, cnt, zero, XT)
+    window_sweep(W0, nf, u1, XT, U, 0, XT, F)       # the first window's forward
+    window_gram(XT, nf, G)
+    k0 = 0
+    while k0 < n:
+        for q in range(cnt):
+            row = order[k0 + q]
+            w = sw[row]
+            if L == 2 and WT != NULL:
+                # One hidden layer and a narrow output: the whole step in C.
+                if floating is float:
+                    loss = fsgd_online_step2_f(
+                        acts, deltas, u1, K, net.hidden, net.output, b0,
+                        P + net.icpt_off[1], WT, F, G, U, q,
+                        <const float*> d.Y + row * K, w, <float> o.step_lr)
+                else:
+                    loss = fsgd_online_step2_d(
+                        acts, deltas, u1, K, net.hidden, net.output, b0,
+                        P + net.icpt_off[1], WT, F, G, U, q,
+                        <const double*> d.Y + row * K, w, o.step_lr)
+                if w > 0:
+                    total += loss / w
+                else:
+                    for j in range(nf):
+                        XT[j * WIN + q] = 0
+                continue
+            if floating is float:
+                fsgd_window_forward_f(acts, b0, F, G, q, U, u1)
+            else:
+                fsgd_window_forward_d(acts, b0, F, G, q, U, u1)
+            online_forward_hidden(net, P, acts, WT)
+            loss = loss_and_output_delta(net, out, deltas + net.act_off[L - 1], 1, d,
+                                         NULL, row)
+            u = U + q * u1
+            if not w > 0:        # zero weight: no gradient, no step
+                memset(u, 0, u1 * sizeof(floating))
+                for j in range(nf):
+                    XT[j * WIN + q] = 0
+                continue
+            inv_sw = 1 / w
+            s = <floating> o.step_lr * inv_sw
+            for layer in range(L - 1, 0, -1):
+                if layer == L - 1 and WT != NULL:
+                    tsweep(WT, deltas + net.act_off[L - 1], acts + net.act_off[L - 2],
+                           deltas + net.act_off[L - 2], m, K, s)
+                    backprop_activation(deltas + net.act_off[L - 2],
+                                        acts + net.act_off[L - 2], m, net.hidden)
+                else:
+                    online_sweep_hidden(net, P, NULL, NULL, acts, deltas, layer,
+                                        inv_sw, o)
+            for layer in range(L):
+                update(o, P + net.icpt_off[layer], <floating*> NULL, <floating*> NULL,
+                       deltas + net.act_off[layer], net.units[layer + 1], inv_sw,
+                       <floating> 0)
+            for j in range(u1):
+                u[j] = s * deltas[j]
+            total += loss / w
+        # The window's steps, and the next window's forward passes.
+        k1 = k0 + cnt
+        cnt_next = min(<Py_ssize_t> WIN, n - k1)
+        if cnt_next > 0:
+            load_window(d, nf, order + k1, cnt_next, zero, XTn)
+            window_sweep(W0, nf, u1, XT, U, cnt, XTn, F)
+            window_gram(XTn, nf, G)
+        else:
+            window_sweep(W0, nf, u1, XT, U, cnt, <const floating*> NULL, F)
+        swap = XT
+        XT = XTn
+        XTn = swap
+        k0 = k1
+        cnt = cnt_next
+    if WT != NULL:
+        transpose(WL, WT, K, m)
+    return total
+
+
 # ---------------------------------------------------------------------------------
 # Python entry points
 
@@ -813,8 +977,13 @@ cdef class Layout:
         return np.asarray(self._icpt_off).copy()
 
     def workspace_size(self, Py_ssize_t chunk):
-        """Elements of workspace a kernel call needs for ``chunk`` rows at a time."""
-        return chunk * (2 * self.n_units + self._units[0]) + self._units[0]
+        """Elements of workspace a kernel call needs for ``chunk`` rows at a time
+        (and, whatever ``chunk``, what the windowed on-line kernel needs)."""
+        # on-line plain SGD: the window (online_epoch_window) and the last layer
+        # transposed
+        return (chunk * (2 * self.n_units + self._units[0]) + self._units[0]
+                + 2 * WIN * (self._units[0] + self._units[1]) + WIN * WIN
+                + self._units[self.n_layers - 1] * self._units[self.n_layers])
 
 
 cdef int fill_input(Layout layout, Data* d, const floating[:, ::1] X,
@@ -942,7 +1111,10 @@ def train_epoch(Layout layout, floating[::1] params, floating[::1] grads,
     o.t = adam_t
     o.step_lr = learning_rate
     with nogil:
-        if online:
+        if online and d.X != NULL and o.rule == SGD and o.alpha == 0:
+            total = online_epoch_window(net, &params[0], &work[0], work.shape[0],
+                                        &d, &order[0] if n > 0 else NULL, n, &o)
+        elif online:
             total = online_epoch(net, &params[0], S1, S2, &work[0], work.shape[0],
                                  &d, &order[0] if n > 0 else NULL, n, &o)
         else:
@@ -1039,6 +1211,19 @@ def weighted_loss(str output, const floating[:, ::1] out, const floating[:, ::1]
             total += sample_weight[r] * row_loss(&out[r, 0], &Y[r, 0], k, kind)
             sw_sum += sample_weight[r]
     return total / sw_sum if sw_sum > 0 else float("nan")
+
+
+def elementwise(str fn, floating[::1] a):
+    """``fn`` ("exp", "log" or "tanh") of ``a``, in place, computed as the
+    activation and loss loops compute it (vector variants, see ``VECTOR_MATH``)."""
+    cdef int code = {"exp": 0, "log": 1, "tanh": 2}[fn]
+    if a.shape[0] == 0:
+        return
+    with nogil:
+        if floating is float:
+            fsgd_math_f(&a[0], a.shape[0], code)
+        else:
+            fsgd_math_d(&a[0], a.shape[0], code)
 
 
 def all_finite(const floating[::1] a):

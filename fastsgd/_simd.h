@@ -14,6 +14,7 @@
 #ifndef FASTSGD_SIMD_H
 #define FASTSGD_SIMD_H
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -26,6 +27,48 @@
 #define FSGD_INLINE static inline __attribute__((always_inline))
 #else
 #define FSGD_INLINE static inline
+#endif
+
+/* Activation functions, as _kernels.pyx numbers them (scikit-learn's names). */
+enum {
+    FSGD_IDENTITY = 0,
+    FSGD_LOGISTIC = 1,
+    FSGD_TANH = 2,
+    FSGD_RELU = 3,
+    FSGD_EXP = 4,
+    FSGD_SOFTMAX = 5
+};
+
+/* Vector math. With FSGD_LIBMVEC (which setup.py defines only after compiling,
+ * linking and running a test program against glibc's libmvec), exp and log, and
+ * with FSGD_LIBMVEC_TANH also tanh, are declared "omp declare simd": the loops of
+ * the fsgd_*_block functions then call libmvec's vector variants (_ZGVeN8v_tanh,
+ * _ZGVdN4v_exp, ...; at most 4 ulp from the correctly rounded result, and the
+ * same special values as libm: NaN stays NaN, exp overflows to inf and
+ * underflows to 0, log(0) is -inf, tanh(-0) is -0). Without them, the same loops
+ * call libm one element at a time. Either way no -ffast-math: every value may be
+ * NaN or infinite. */
+#ifndef FSGD_LIBMVEC
+#define FSGD_LIBMVEC 0
+#endif
+#ifndef FSGD_LIBMVEC_TANH
+#define FSGD_LIBMVEC_TANH 0
+#endif
+#if FSGD_LIBMVEC
+#pragma omp declare simd notinbranch
+extern double exp(double);
+#pragma omp declare simd notinbranch
+extern float expf(float);
+#pragma omp declare simd notinbranch
+extern double log(double);
+#pragma omp declare simd notinbranch
+extern float logf(float);
+#if FSGD_LIBMVEC_TANH
+#pragma omp declare simd notinbranch
+extern double tanh(double);
+#pragma omp declare simd notinbranch
+extern float tanhf(float);
+#endif
 #endif
 
 /* Update rules, as _kernels.pyx numbers them. */
@@ -94,26 +137,47 @@ typedef struct {
  * non-zero inputs of a ReLU layer): the list lives on the stack. */
 #define FSGD_ROW_CHUNK 256
 
+/* Samples whose on-line first-layer steps wait to be made in one sweep (plain
+ * SGD; see fsgd_window_sweep). */
+#define FSGD_WIN 8
+
 /* A state row, keeping an absent state (NULL) NULL. */
 #define FSGD_ROW_STATE(base, off) ((base) != NULL ? (base) + (off) : (base))
 
 #define FSGD_CAT2(a, b) a##_##b
 #define FSGD_CAT(a, b) FSGD_CAT2(a, b)
 
+/* FSGD_NV: elements in one vector of FSGD_VBYTES, as a literal (for simdlen). */
 #define T double
 #define S d
+#define FSGD_NV 8
 #define FSGD_SQRT sqrt
+#define FSGD_EXPF exp
+#define FSGD_LOGF log
+#define FSGD_TANHF tanh
 #include "_simd_impl.h"
 #undef T
 #undef S
+#undef FSGD_NV
 #undef FSGD_SQRT
+#undef FSGD_EXPF
+#undef FSGD_LOGF
+#undef FSGD_TANHF
 
 #define T float
 #define S f
+#define FSGD_NV 16
 #define FSGD_SQRT sqrtf
+#define FSGD_EXPF expf
+#define FSGD_LOGF logf
+#define FSGD_TANHF tanhf
 #include "_simd_impl.h"
 #undef T
 #undef S
+#undef FSGD_NV
 #undef FSGD_SQRT
+#undef FSGD_EXPF
+#undef FSGD_LOGF
+#undef FSGD_TANHF
 
 #endif

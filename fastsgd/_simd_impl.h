@@ -783,6 +783,250 @@ static double FN(fsgd_grad_step_first)(const fsgd_opt *o, T *W, T *S1,
     return sq;
 }
 
+/* ---- on-line plain SGD: the first layer stepped a window of samples at a time ---- */
+
+/* Plain SGD's on-line step of the first layer is a rank-one update, and the next
+ * sample's forward pass through it needs only that sample's dot product with the
+ * updated weights. So the first layer's steps can wait for a window of FSGD_WIN
+ * samples: sample q of a window sums its forward pass as
+ *     x_q . W + sum over the window's earlier samples p of -(x_q . x_p) u_p,
+ * from the weights W as they were when the window began, where the pending step
+ * of sample p is W -= x_p (outer) u_p (u_p being the learning rate over the sample
+ * weight times its delta). That is the same number as x_q . (W after the steps of
+ * the samples before q), but for rounding. At the end of the window one sweep
+ * makes the window's steps, in the samples' order, and sums the next window's
+ * forward passes (from the updated weights) while each weight is in a register:
+ * one load and one store of each weight per FSGD_WIN samples instead of per
+ * sample, which on-line steps would otherwise be bound by. */
+
+/* One tile of that sweep: columns [j, j + n0 + n1) of every row, two vectors of
+ * n0 and n1 elements (`full`: both whole). XT holds the window's inputs
+ * transposed (XT[i * FSGD_WIN + p] is x_p[i]), U its np pending steps (rows of
+ * n_out); XTn and F (fwd): the next window's inputs, and their forward passes,
+ * written to F (FSGD_WIN rows of n_out). */
+FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
+                                      ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t j,
+                                      const T *XT, const T *U, ptrdiff_t np,
+                                      const T *XTn, T *F, ptrdiff_t n0, ptrdiff_t n1)
+{
+    const FN(fsgd_vec) zero = {0};
+    FN(fsgd_vec) f0[FSGD_WIN], f1[FSGD_WIN];
+    ptrdiff_t i, p, q;
+#pragma GCC unroll 8
+    for (q = 0; q < FSGD_WIN; q++)
+        f0[q] = f1[q] = zero;
+    for (i = 0; i < n_in; i++) {
+        T *w = W + i * n_out + j;
+        const T *xt = XT + i * FSGD_WIN;
+        FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
+        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        for (p = 0; p < np; p++) {
+            const T *u = U + p * n_out + j;
+            const T xp = xt[p];
+            w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
+            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
+        }
+        if (full) {
+            FN(fsgd_vstore)(w, w0);
+            FN(fsgd_vstore)(w + VLEN, w1);
+        } else {
+            FN(fsgd_vstore_n)(w, w0, n0);
+            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
+        }
+        if (fwd) {
+            const T *xn = XTn + i * FSGD_WIN;
+#pragma GCC unroll 8
+            for (q = 0; q < FSGD_WIN; q++) {
+                f0[q] += xn[q] * w0;
+                f1[q] += xn[q] * w1;
+            }
+        }
+    }
+    if (fwd) {
+#pragma GCC unroll 8
+        for (q = 0; q < FSGD_WIN; q++) {
+            T *fq = F + q * n_out + j;
+            if (full) {
+                FN(fsgd_vstore)(fq, f0[q]);
+                FN(fsgd_vstore)(fq + VLEN, f1[q]);
+            } else {
+                FN(fsgd_vstore_n)(fq, f0[q], n0);
+                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
+            }
+        }
+    }
+}
+
+FSGD_INLINE void FN(fsgd_window_sweep_body)(const int fwd, T *W, ptrdiff_t n_in,
+                                            ptrdiff_t n_out, const T *XT,
+                                            const T *U, ptrdiff_t np, const T *XTn,
+                                            T *F)
+{
+    ptrdiff_t j = 0, n;
+    for (; j + 2 * VLEN <= n_out; j += 2 * VLEN)
+        FN(fsgd_window_tile)(1, fwd, W, n_in, n_out, j, XT, U, np, XTn, F, VLEN,
+                             VLEN);
+    n = n_out - j;
+    if (n > 0)
+        FN(fsgd_window_tile)(0, fwd, W, n_in, n_out, j, XT, U, np, XTn, F,
+                             n < VLEN ? n : VLEN, n < VLEN ? 0 : n - VLEN);
+}
+
+/* The window's sweep of the first layer W (n_in, n_out): W[i] -= sum over p < np
+ * of XT[i * FSGD_WIN + p] * U[p], in that order; then, when XTn is not NULL,
+ * F[q] = sum over i of XTn[i * FSGD_WIN + q] * W[i] (updated) for q < FSGD_WIN. */
+static void FN(fsgd_window_sweep)(T *W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                  const T *XT, const T *U, ptrdiff_t np,
+                                  const T *XTn, T *F)
+{
+    if (XTn != NULL)
+        FN(fsgd_window_sweep_body)(1, W, n_in, n_out, XT, U, np, XTn, F);
+    else
+        FN(fsgd_window_sweep_body)(0, W, n_in, n_out, XT, U, np, XTn, F);
+}
+
+/* The window's Gram matrix from its transposed inputs XT (nf rows of FSGD_WIN):
+ * G[p * FSGD_WIN + q] = x_p . x_q, a column of FSGD_WIN sums in one vector. */
+typedef T FN(fsgd_wvec) __attribute__((vector_size(FSGD_WIN * sizeof(T))));
+
+static void FN(fsgd_window_gram)(const T *XT, ptrdiff_t nf, T *G)
+{
+    FN(fsgd_wvec) g[FSGD_WIN], v;
+    ptrdiff_t i, p;
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        g[p] = (FN(fsgd_wvec)){0};
+    for (i = 0; i < nf; i++) {
+        memcpy(&v, XT + i * FSGD_WIN, sizeof v);
+#pragma GCC unroll 8
+        for (p = 0; p < FSGD_WIN; p++)
+            g[p] += XT[i * FSGD_WIN + p] * v;
+    }
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        memcpy(G + p * FSGD_WIN, &g[p], sizeof v);
+}
+
+/* Sample q's first-layer output within a window (see above):
+ * out = b + F[q] - sum over p < q of G[q * FSGD_WIN + p] U[p]. */
+FSGD_INLINE void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
+                                    ptrdiff_t q, const T *U, ptrdiff_t n_out)
+{
+    const T *fq = F + q * n_out, *gq = G + q * FSGD_WIN;
+    ptrdiff_t p, j, n;
+    for (j = 0; j < n_out; j += VLEN) {
+        n = n_out - j < VLEN ? n_out - j : VLEN;
+        FN(fsgd_vec) acc = FN(fsgd_vload_n)(b + j, n) + FN(fsgd_vload_n)(fq + j, n);
+        for (p = 0; p < q; p++)
+            acc -= gq[p] * FN(fsgd_vload_n)(U + p * n_out + j, n);
+        FN(fsgd_vstore_n)(out + j, acc, n);
+    }
+}
+
+/* ---- on-line plain SGD: a narrow last layer, transposed ---------------------------- */
+
+/* A last layer only a few units wide (a classifier's output) has rows shorter
+ * than two vectors: row by row, its sweeps would be mostly masked tails and
+ * horizontal sums. The windowed on-line kernel keeps a transposed copy WT
+ * (n_out rows of n_in) for the length of a call instead, whose rows are long. */
+
+/* out[j] = b[j] + WT[j] . h for j < n_out. */
+FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
+                              ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < n_out; j++) {
+        const T *w = WT + j * n_in;
+        FN(fsgd_vec) a0 = {0}, a1 = {0};
+        for (i = 0; i + 2 * VLEN <= n_in; i += 2 * VLEN) {
+            a0 += FN(fsgd_vload)(w + i) * FN(fsgd_vload)(h + i);
+            a1 += FN(fsgd_vload)(w + i + VLEN) * FN(fsgd_vload)(h + i + VLEN);
+        }
+        for (; i < n_in; i += VLEN) {
+            const ptrdiff_t n = n_in - i < VLEN ? n_in - i : VLEN;
+            a0 += FN(fsgd_vload_n)(w + i, n) * FN(fsgd_vload_n)(h + i, n);
+        }
+        out[j] = b[j] + FN(fsgd_hsum)(a0 + a1);
+    }
+}
+
+/* One tile of fsgd_tsweep: columns [i0, i0 + 4 VLEN) of WT, as n0..n3 elements
+ * of four vectors (`full`: all whole, no masks). */
+#define FSGD_TLD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
+#define FSGD_TST(p, v, n)                                                            \
+    do {                                                                             \
+        if (full)                                                                    \
+            FN(fsgd_vstore)((p), (v));                                               \
+        else                                                                         \
+            FN(fsgd_vstore_n)((p), (v), (n));                                        \
+    } while (0)
+
+FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T *h,
+                                      T *d_in, ptrdiff_t n_in, ptrdiff_t n_out,
+                                      T s, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1,
+                                      ptrdiff_t n2, ptrdiff_t n3)
+{
+    const FN(fsgd_vec) h0 = FSGD_TLD(h + i0, n0);
+    const FN(fsgd_vec) h1 = FSGD_TLD(h + i0 + VLEN, n1);
+    const FN(fsgd_vec) h2 = FSGD_TLD(h + i0 + 2 * VLEN, n2);
+    const FN(fsgd_vec) h3 = FSGD_TLD(h + i0 + 3 * VLEN, n3);
+    FN(fsgd_vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    ptrdiff_t j;
+    for (j = 0; j < n_out; j++) {
+        T *w = WT + j * n_in + i0;
+        const T dj = d[j], uj = s * d[j];
+        FN(fsgd_vec) w0 = FSGD_TLD(w, n0);
+        FN(fsgd_vec) w1 = FSGD_TLD(w + VLEN, n1);
+        FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
+        FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
+        a0 += dj * w0;
+        a1 += dj * w1;
+        a2 += dj * w2;
+        a3 += dj * w3;
+        FSGD_TST(w, w0 - uj * h0, n0);
+        FSGD_TST(w + VLEN, w1 - uj * h1, n1);
+        FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
+        FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+    }
+    FSGD_TST(d_in + i0, a0, n0);
+    FSGD_TST(d_in + i0 + VLEN, a1, n1);
+    FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
+    FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+}
+
+#undef FSGD_TLD
+#undef FSGD_TST
+
+/* Backward through the transposed layer and its plain SGD step, in one sweep:
+ * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
+ * WT[j] -= (s d[j]) h (s: the learning rate over the sample weight). */
+FSGD_INLINE void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
+                            ptrdiff_t n_in, ptrdiff_t n_out, T s)
+{
+    ptrdiff_t i0, n, n0, n1, n2, n3;
+    for (i0 = 0; i0 + 4 * VLEN <= n_in; i0 += 4 * VLEN)
+        FN(fsgd_tsweep_tile)(1, WT, d, h, d_in, n_in, n_out, s, i0, VLEN, VLEN, VLEN,
+                             VLEN);
+    if (i0 < n_in) {
+        n = n_in - i0;
+        n0 = n < VLEN ? n : VLEN;
+        n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+        n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+        n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
+        FN(fsgd_tsweep_tile)(0, WT, d, h, d_in, n_in, n_out, s, i0, n0, n1, n2, n3);
+    }
+}
+
+/* dst (cols, rows) = the transpose of src (rows, cols), both row-major. */
+static void FN(fsgd_transpose)(T *restrict dst, const T *restrict src,
+                               ptrdiff_t rows, ptrdiff_t cols)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            dst[j * rows + i] = src[i * cols + j];
+}
+
 /* ---- forward passes: out += sum of c * row, four rows per pass over out ---------- */
 
 FSGD_INLINE void FN(fsgd_axpy4)(T *restrict out, T c0, const T *restrict w0, T c1,
@@ -902,6 +1146,281 @@ static void FN(fsgd_gather_rows)(T *out, const T *vals, const ptrdiff_t *idx,
         FN(fsgd_axpy1)(out, vals[p], W + idx[p] * n_out, n_out);
 }
 
+/* ---- activations, their derivatives, losses ------------------------------------ */
+
+/* The transcendental functions a vector (FSGD_NV elements) at a time, in place: a
+ * loop of fixed length that "omp simd" vectorises whole, calling libmvec's vector
+ * variant once (FSGD_LIBMVEC; see _simd.h) or libm once per element. */
+FSGD_INLINE void FN(fsgd_exp_block)(T *restrict a)
+{
+    ptrdiff_t l;
+#pragma omp simd simdlen(FSGD_NV)
+    for (l = 0; l < FSGD_NV; l++)
+        a[l] = FSGD_EXPF(a[l]);
+}
+
+FSGD_INLINE void FN(fsgd_log_block)(T *restrict a)
+{
+    ptrdiff_t l;
+#pragma omp simd simdlen(FSGD_NV)
+    for (l = 0; l < FSGD_NV; l++)
+        a[l] = FSGD_LOGF(a[l]);
+}
+
+FSGD_INLINE void FN(fsgd_tanh_block)(T *restrict a)
+{
+    ptrdiff_t l;
+#pragma omp simd simdlen(FSGD_NV)
+    for (l = 0; l < FSGD_NV; l++)
+        a[l] = FSGD_TANHF(a[l]);
+}
+
+FSGD_INLINE void FN(fsgd_logistic_block)(T *restrict a)
+{
+    ptrdiff_t l;
+#pragma omp simd simdlen(FSGD_NV)
+    for (l = 0; l < FSGD_NV; l++)
+        a[l] = 1 / (1 + FSGD_EXPF(-a[l]));
+}
+
+/* Apply a block function to z[0:n] in place: whole vectors where they are, the
+ * last part vector through a zero-padded copy. Every element goes through the
+ * same vector code whatever its position, so a value is the same in a row of the
+ * on-line kernel and in a chunk of the gemm path. */
+#define FSGD_MAP(BLOCK, z, n)                                                        \
+    do {                                                                             \
+        T buf_[FSGD_NV];                                                             \
+        ptrdiff_t i_ = 0, r_;                                                        \
+        for (; i_ + FSGD_NV <= (n); i_ += FSGD_NV)                                   \
+            BLOCK((z) + i_);                                                         \
+        r_ = (n) - i_;                                                               \
+        if (r_ > 0) {                                                                \
+            memset(buf_, 0, sizeof buf_);                                            \
+            memcpy(buf_, (z) + i_, r_ * sizeof(T));                                  \
+            BLOCK(buf_);                                                             \
+            memcpy((z) + i_, buf_, r_ * sizeof(T));                                  \
+        }                                                                            \
+    } while (0)
+
+/* exp (0), log (1) or tanh (2) of z[0:n] in place, as the loops above take them
+ * (what the tests compare with libm). */
+static void FN(fsgd_math)(T *z, ptrdiff_t n, int fn)
+{
+    if (fn == 0)
+        FSGD_MAP(FN(fsgd_exp_block), z, n);
+    else if (fn == 1)
+        FSGD_MAP(FN(fsgd_log_block), z, n);
+    else
+        FSGD_MAP(FN(fsgd_tanh_block), z, n);
+}
+
+/* softmax of one row of n values, in place: exp(z - max z) / its sum. A NaN
+ * anywhere makes the row NaN. */
+FSGD_INLINE void FN(fsgd_softmax_row)(T *z, ptrdiff_t n)
+{
+    T m = z[0], s = 0;
+    ptrdiff_t j;
+    for (j = 1; j < n; j++)
+        m = z[j] > m ? z[j] : m;
+#pragma omp simd
+    for (j = 0; j < n; j++)
+        z[j] -= m;
+    FSGD_MAP(FN(fsgd_exp_block), z, n);
+    for (j = 0; j < n; j++)
+        s += z[j];
+#pragma omp simd
+    for (j = 0; j < n; j++)
+        z[j] /= s;
+}
+
+/* Apply activation `kind` in place to a row-major (rows, cols) block. */
+static void FN(fsgd_activate)(T *z, ptrdiff_t rows, ptrdiff_t cols, int kind)
+{
+    const ptrdiff_t n = rows * cols;
+    ptrdiff_t i;
+    switch (kind) {
+    case FSGD_LOGISTIC:
+        FSGD_MAP(FN(fsgd_logistic_block), z, n);
+        break;
+    case FSGD_TANH:
+        FSGD_MAP(FN(fsgd_tanh_block), z, n);
+        break;
+    case FSGD_RELU:
+#pragma omp simd
+        for (i = 0; i < n; i++)
+            z[i] = z[i] < 0 ? 0 : z[i];
+        break;
+    case FSGD_EXP:
+        FSGD_MAP(FN(fsgd_exp_block), z, n);
+        break;
+    case FSGD_SOFTMAX:
+        for (i = 0; i < rows; i++)
+            FN(fsgd_softmax_row)(z + i * cols, cols);
+        break;
+    default: /* identity */
+        break;
+    }
+}
+
+/* Multiply delta[0:n] by the derivative of hidden activation `kind`, written in
+ * terms of its output a. */
+static void FN(fsgd_backprop_activation)(T *restrict delta, const T *restrict a,
+                                         ptrdiff_t n, int kind)
+{
+    ptrdiff_t i;
+    switch (kind) {
+    case FSGD_LOGISTIC:
+#pragma omp simd
+        for (i = 0; i < n; i++)
+            delta[i] = (delta[i] * a[i]) * (1 - a[i]);
+        break;
+    case FSGD_TANH:
+#pragma omp simd
+        for (i = 0; i < n; i++)
+            delta[i] *= 1 - a[i] * a[i];
+        break;
+    case FSGD_RELU:
+#pragma omp simd
+        for (i = 0; i < n; i++)
+            delta[i] = a[i] == 0 ? 0 : delta[i];
+        break;
+    default: /* identity */
+        break;
+    }
+}
+
+/* The sum over the listed j of c[j] * log(v[j]) (v in T, the logarithm and the
+ * sum in double, as scikit-learn's losses take them): the values gathered a
+ * vector at a time, so that only the listed ones cost a logarithm. */
+FSGD_INLINE double FN(fsgd_sum_clogv)(const T *c, const T *v, const ptrdiff_t *idx,
+                                      ptrdiff_t m)
+{
+    double buf[8], s = 0;
+    ptrdiff_t p0, l, cnt;
+    for (p0 = 0; p0 < m; p0 += 8) {
+        cnt = m - p0 < 8 ? m - p0 : 8;
+        for (l = 0; l < 8; l++)
+            buf[l] = 1.0;
+        for (l = 0; l < cnt; l++)
+            buf[l] = v[idx[p0 + l]];
+        fsgd_log_block_d(buf);
+        for (l = 0; l < cnt; l++)
+            s += c[idx[p0 + l]] * buf[l];
+    }
+    return s;
+}
+
+/* One sample's loss for output activation `output`, as scikit-learn's
+ * LOSS_FUNCTIONS compute it: half squared error averaged over the k outputs
+ * (identity), half Poisson deviance (exp), log loss on probabilities clipped to
+ * [eps, 1 - eps] (softmax, logistic). Terms with a zero factor (y = 0 in
+ * y log p; 1 - y = 0 for logistic) are left out, as scikit-learn's xlogy leaves
+ * them out: only the others cost a logarithm. */
+static double FN(fsgd_row_loss)(const T *p, const T *y, ptrdiff_t k, int output)
+{
+    const T eps = sizeof(T) == sizeof(float) ? (T)FLT_EPSILON : (T)DBL_EPSILON;
+    const T one = 1;
+    ptrdiff_t idx[FSGD_ROW_CHUNK];
+    T pc[FSGD_ROW_CHUNK], c[FSGD_ROW_CHUNK];
+    double loss = 0;
+    ptrdiff_t j0, j, m, cnt;
+    if (output == FSGD_IDENTITY) {
+        for (j = 0; j < k; j++) {
+            double diff = y[j] - p[j];
+            loss += diff * diff;
+        }
+        return 0.5 * loss / k;
+    }
+    for (j0 = 0; j0 < k; j0 += FSGD_ROW_CHUNK) {
+        cnt = k - j0 < FSGD_ROW_CHUNK ? k - j0 : FSGD_ROW_CHUNK;
+        const T *pj = p + j0, *yj = y + j0;
+        if (output == FSGD_EXP) {
+            /* y log(y / p) as y log y - y log p, without dividing by an
+             * underflowed p; then p - y. */
+            m = 0;
+            for (j = 0; j < cnt; j++) {
+                idx[m] = j;
+                m += yj[j] != 0;
+            }
+            loss += FN(fsgd_sum_clogv)(yj, yj, idx, m);
+            loss -= FN(fsgd_sum_clogv)(yj, pj, idx, m);
+            for (j = 0; j < cnt; j++)
+                loss += (double)(pj[j] - yj[j]);
+            continue;
+        }
+        for (j = 0; j < cnt; j++) {
+            T v = pj[j];
+            v = v < eps ? eps : v;
+            pc[j] = v > one - eps ? one - eps : v;
+        }
+        m = 0;
+        for (j = 0; j < cnt; j++) {
+            idx[m] = j;
+            m += yj[j] != 0;
+        }
+        loss -= FN(fsgd_sum_clogv)(yj, pc, idx, m);
+        if (output == FSGD_LOGISTIC) {
+            m = 0;
+            for (j = 0; j < cnt; j++) {
+                idx[m] = j;
+                c[j] = 1 - yj[j];
+                pc[j] = 1 - pc[j];
+                m += yj[j] != 1;
+            }
+            loss -= FN(fsgd_sum_clogv)(c, pc, idx, m);
+        }
+    }
+    return loss;
+}
+
+/* ---- on-line plain SGD, one hidden layer: a sample's whole step ------------------ */
+
+/* Sample q of a window (see fsgd_window_sweep) through a network of one hidden
+ * layer (u1 units) whose output layer (K units) is kept transposed in WT: its
+ * forward pass, loss and output delta, then, when its weight w > 0, the output
+ * layer's step, both intercepts' steps and its pending first-layer step
+ * U[q] = (lr / w) delta_1 (zero when w is not > 0). Returns the sample's loss
+ * times w, as loss_and_output_delta sums it.
+ * One function, so that the short steps of a sample follow one another without
+ * calls in between. */
+static double FN(fsgd_online_step2)(T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t K,
+                                    int hidden, int output, T *b0, T *b1, T *WT,
+                                    const T *F, const T *G, T *U, ptrdiff_t q,
+                                    const T *y, T w, T lr)
+{
+    T *h = acts, *out = acts + u1, *d1 = deltas, *d2 = deltas + u1;
+    T *u = U + q * u1;
+    T inv_sw, s;
+    double loss;
+    ptrdiff_t j;
+    FN(fsgd_window_forward)(h, b0, F, G, q, U, u1);
+    FN(fsgd_activate)(h, 1, u1, hidden);
+    FN(fsgd_tforward)(out, b1, WT, h, u1, K);
+    FN(fsgd_activate)(out, 1, K, output);
+    loss = w * FN(fsgd_row_loss)(out, y, K, output);
+    if (!(w > 0)) { /* zero weight: no gradient, no step */
+        memset(u, 0, u1 * sizeof(T));
+        return loss;
+    }
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        d2[j] = (out[j] - y[j]) * w;
+    inv_sw = 1 / w;
+    s = lr * inv_sw;
+    FN(fsgd_tsweep)(WT, d2, h, d1, u1, K, s);
+    FN(fsgd_backprop_activation)(d1, h, u1, hidden);
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        b1[j] = b1[j] - lr * (inv_sw * d2[j]);
+#pragma omp simd
+    for (j = 0; j < u1; j++) {
+        b0[j] = b0[j] - lr * (inv_sw * d1[j]);
+        u[j] = s * d1[j];
+    }
+    return loss;
+}
+
+#undef FSGD_MAP
 #undef FSGD_FIRST_ROW
 #undef VLEN
 #undef FN

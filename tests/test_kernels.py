@@ -401,3 +401,112 @@ def test_minibatch_first_layer_step_dense_equals_csr(dtype, rule, units):
         for a, b in zip(dense[1], csr[1], strict=True):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
         assert dense[2] == pytest.approx(csr[2], rel=rtol)
+
+
+def _vector_math(fn, x):
+    a = np.array(x, copy=True)
+    _kernels.elementwise(fn, a)
+    return a
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fn", ["exp", "log", "tanh"])
+def test_vector_math_keeps_special_values(fn, dtype):
+    """The activation and loss loops' exp, log and tanh (glibc's vector variants
+    where setup.py found them) give libm's special values: divergence detection
+    relies on NaN staying NaN, overflow to inf, underflow to 0; and -0.0 keeps
+    its sign. Every position of a vector and of its masked tail is checked."""
+    big = 1000.0 if dtype == np.float64 else 200.0
+    tiny = 1e-310 if dtype == np.float64 else 1e-40  # subnormal
+    x = np.array(
+        [np.nan, np.inf, -np.inf, 0.0, -0.0, big, -big, tiny, -tiny, 1.0, 0.5, 2.0],
+        dtype=dtype,
+    )
+    expected = {
+        "exp": [np.nan, np.inf, 0.0, 1.0, 1.0, np.inf, 0.0, 1.0, 1.0],
+        "log": [np.nan, np.inf, np.nan, -np.inf, -np.inf, None, np.nan, None, np.nan],
+        "tanh": [np.nan, 1.0, -1.0, 0.0, -0.0, 1.0, -1.0, tiny, -tiny],
+    }[fn]
+    for shift in range(17):  # each value at every lane of a vector and of a tail
+        for n in (shift + 1, shift + 3):
+            a = np.full(n + len(x), 0.25, dtype=dtype)
+            a[shift : shift + len(x)] = x
+            a = _vector_math(fn, a)[shift : shift + len(x)]
+            with np.errstate(all="ignore"):
+                reference = getattr(np, fn)(x.astype(np.float64))
+            for v, r, e in zip(a, reference, expected + [None] * 3, strict=True):
+                if e is not None:
+                    r = e
+                if np.isnan(r):
+                    assert np.isnan(v)
+                elif r == 0 or np.isinf(r):
+                    assert v == r and np.signbit(v) == np.signbit(r)
+                else:
+                    assert v == pytest.approx(r, rel=1e-6)
+
+
+# Worst error against libm measured on this project's build machine (glibc 2.36,
+# AVX-512 variants), 600,000 points per function: float64 exp 3.0 ulp (4.4e-16
+# relative), log 1.0 ulp, tanh 3.0 ulp (4.4e-16); float32 (against libm in double)
+# exp 2.5 ulp, log 3.8 ulp, tanh 1.4 ulp. glibc documents at most 4 ulp.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "fn, low, high",
+    [
+        ("exp", -700.0, 700.0),
+        ("exp", -20.0, 20.0),
+        ("log", 1e-300, 1e300),
+        ("log", 0.1, 10.0),
+        ("tanh", -20.0, 20.0),
+        ("tanh", -1e-3, 1e-3),
+    ],
+)
+def test_vector_math_is_within_4_ulp_of_libm(fn, low, high, dtype):
+    import math
+
+    info = np.finfo(dtype)
+    if dtype == np.float32:  # the float range
+        low = max(low, -87.0 if fn == "exp" else 1e-37 if fn == "log" else low)
+        high = min(high, 88.0 if fn == "exp" else 1e37 if fn == "log" else high)
+    rng = np.random.RandomState(0)
+    if fn == "log":
+        x = np.exp(rng.uniform(np.log(low), np.log(high), 20000))
+    else:
+        x = rng.uniform(low, high, 20000)
+    x = x.astype(dtype)
+    got = _vector_math(fn, x).astype(np.float64)
+    f = getattr(math, fn)
+    reference = np.array([f(float(v)) for v in x])  # libm, in double
+    keep = np.isfinite(reference) & (np.abs(reference) >= info.tiny)
+    spacing = np.spacing(np.abs(reference[keep]).astype(dtype)).astype(np.float64)
+    ulps = np.abs(got[keep] - reference[keep]) / spacing
+    assert ulps.max() <= 4.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("units", [(9, 11, 4), (9, 4), (5, 20, 7, 3), (6, 40, 40)])
+def test_online_sgd_windows_equal_per_sample_steps(dtype, units):
+    """On-line plain SGD makes the first layer's steps a window of samples at a
+    time (and may keep a narrow last layer transposed): against the per-sample
+    kernel (CSR input of the same rows), over calls of every length around the
+    window's (as ``fastsgd compare`` cuts an epoch), zero-weight samples
+    included."""
+    X, Y, sw = _problem("softmax", n=41, n_features=units[0], dtype=dtype)
+    sw[[2, 9, 10, 30]] = 0.0
+    layout, params = _network_for("softmax", "tanh", units=units, dtype=dtype)
+    order = np.random.RandomState(5).permutation(41).astype(np.intp)
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+    for cuts in ([41], [1, 7, 8, 9, 16, 41]):
+        result = []
+        for Xi in (X, sp.csr_matrix(X)):
+            p, loss = params, 0.0
+            for a, b in zip([0, *cuts[:-1]], cuts, strict=True):
+                p, _, segment_loss, _ = _train(
+                    layout, p, Xi, Y, sw, order[a:b], 1, "sgd", 0.0
+                )
+                loss += segment_loss
+            result.append((p, loss))
+        (dense, dense_loss), (csr, csr_loss) = result
+        assert not np.array_equal(dense, params)
+        np.testing.assert_allclose(dense, csr, rtol=rtol, atol=rtol)
+        assert dense_loss == pytest.approx(csr_loss, rel=rtol)
