@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fastsgd._platform import cpu_model
+
 # -- workloads and regimes ----------------------------------------------------------
 
 
@@ -147,38 +149,37 @@ def _fit_kwargs(workload, regime, n, epochs):
     )
 
 
-def run_fastsgd(workload, regime, dtype, epochs, n=N_SAMPLES):
-    """Seconds per sample of ``fastsgd.MLPClassifier.fit`` (every epoch, its input
+def _seconds_per_sample(estimator_class, workload, regime, dtype, epochs, n):
+    """Seconds per sample of ``estimator_class(...).fit`` (every epoch, its input
     checks included)."""
-    from fastsgd import MLPClassifier
-
     X, y = make_data(workload, dtype)
     X, y = X[:n], y[:n]
-    est = MLPClassifier(**_fit_kwargs(workload, regime, n, epochs))
+    kwargs = _fit_kwargs(workload, regime, n, epochs)
+    if kwargs["batch_size"] == "full" and estimator_class.__module__.startswith(
+        "sklearn"
+    ):
+        kwargs["batch_size"] = n  # scikit-learn has no "full"
+    est = estimator_class(**kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
         est.fit(X, y)
         elapsed = time.perf_counter() - start
     return elapsed / (epochs * n)
+
+
+def run_fastsgd(workload, regime, dtype, epochs, n=N_SAMPLES):
+    """Seconds per sample of ``fastsgd.MLPClassifier.fit``."""
+    from fastsgd import MLPClassifier
+
+    return _seconds_per_sample(MLPClassifier, workload, regime, dtype, epochs, n)
 
 
 def run_sklearn(workload, regime, dtype, epochs, n=N_SAMPLES):
     """Seconds per sample of scikit-learn's ``MLPClassifier.fit``."""
     from sklearn.neural_network import MLPClassifier
 
-    X, y = make_data(workload, dtype)
-    X, y = X[:n], y[:n]
-    kwargs = _fit_kwargs(workload, regime, n, epochs)
-    if kwargs["batch_size"] == "full":
-        kwargs["batch_size"] = n
-    est = MLPClassifier(**kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        est.fit(X, y)
-        elapsed = time.perf_counter() - start
-    return elapsed / (epochs * n)
+    return _seconds_per_sample(MLPClassifier, workload, regime, dtype, epochs, n)
 
 
 def run_torch(workload, regime, dtype, epochs, n=N_SAMPLES):
@@ -534,15 +535,7 @@ def measure_predict(repeats=5):
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import numpy
     import sklearn
 

@@ -20,20 +20,12 @@ from fastsgd._experiment.tables import (
     edge_notes,
     speed_table,
 )
+from fastsgd._platform import cpu_model
 from fastsgd._version import __version__
 
 
 def _machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()}"
+    return f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()}"
 
 
 def _parity(rows, dataset):
