@@ -81,9 +81,9 @@ cdef extern from "_simd.h" nogil:
                                   Py_ssize_t ldx, Py_ssize_t c, const float* d0,
                                   float inv_sw, float a)
     void fsgd_gemv_rows_d(double* out, const double* x, const double* W,
-                          Py_ssize_t n_in, Py_ssize_t n_out)
+                          Py_ssize_t n_in, Py_ssize_t n_out, int in_order)
     void fsgd_gemv_rows_f(float* out, const float* x, const float* W,
-                          Py_ssize_t n_in, Py_ssize_t n_out)
+                          Py_ssize_t n_in, Py_ssize_t n_out, int in_order)
     void fsgd_gather_rows_d(double* out, const double* vals, const Py_ssize_t* idx,
                             Py_ssize_t nnz, const double* W, Py_ssize_t n_out)
     void fsgd_gather_rows_f(float* out, const float* vals, const Py_ssize_t* idx,
@@ -238,12 +238,14 @@ cdef inline double update(const fsgd_opt* o, floating* w, floating* s1, floating
 
 
 cdef inline void gemv_rows(floating* out, const floating* x, const floating* W,
-                           Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    """``out += x @ W`` for W of shape (n_in, n_out), skipping the zeros of x."""
+                           Py_ssize_t n_in, Py_ssize_t n_out,
+                           bint in_order=False) noexcept nogil:
+    """``out += x @ W`` for W of shape (n_in, n_out), skipping the zeros of x;
+    ``in_order`` rounds as the forward pass fused into ``sweep_first`` does."""
     if floating is float:
-        fsgd_gemv_rows_f(out, x, W, n_in, n_out)
+        fsgd_gemv_rows_f(out, x, W, n_in, n_out, in_order)
     else:
-        fsgd_gemv_rows_d(out, x, W, n_in, n_out)
+        fsgd_gemv_rows_d(out, x, W, n_in, n_out, in_order)
 
 
 cdef inline void gather_rows(floating* out, const floating* vals,
@@ -609,7 +611,11 @@ cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t 
         gather_rows(out, <const floating*> d.X_data + start, d.X_indices + start,
                     d.X_indptr[row + 1] - start, P + net.coef_off[0], u1)
     else:
-        gemv_rows(out, <const floating*> d.X + row * nf, P + net.coef_off[0], nf, u1)
+        # In the fused sweep's order: the first sample of a call (or one after a
+        # zero-weight sample) then rounds as if the sweep had summed it, and
+        # partial_fit over chunks trains bit for bit like one fit.
+        gemv_rows(out, <const floating*> d.X + row * nf, P + net.coef_off[0], nf, u1,
+                  True)
 
 
 cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S2,

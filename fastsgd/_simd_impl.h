@@ -1108,9 +1108,11 @@ FSGD_INLINE void FN(fsgd_gemv_narrow)(T *out, const T *c, const ptrdiff_t *rows,
 /* out += x @ W for a dense x of n_in values, skipping its zeros (half of a ReLU
  * layer's activations): only the rows of non-zeros are read. The non-zeros are
  * listed FSGD_ROW_CHUNK at a time without a branch, then their rows summed a
- * column tile at a time. */
+ * column tile at a time. `in_order` adds the rows strictly one after another, in
+ * the order of the forward pass fused into fsgd_sweep_first, so that both give
+ * the same rounding (narrow layers otherwise sum two rows at a time). */
 static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
-                               ptrdiff_t n_out)
+                               ptrdiff_t n_out, int in_order)
 {
     ptrdiff_t rows[FSGD_ROW_CHUNK];
     T c[FSGD_ROW_CHUNK];
@@ -1123,7 +1125,7 @@ static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
             c[k] = x[i0 + r];
             k += x[i0 + r] != 0;
         }
-        if (n_out <= 2 * VLEN) {
+        if (n_out <= 2 * VLEN && !in_order) {
             FN(fsgd_gemv_narrow)(out, c, rows, k, W, n_out, n_out);
             continue;
         }

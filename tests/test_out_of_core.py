@@ -94,6 +94,29 @@ def test_one_pass_over_chunks_equals_an_unshuffled_epoch(kind, batch_size, sizes
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("width", [3, 16, 32, 40, 70])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_on_line_chunks_train_bit_for_bit_like_fit(dtype, width, rule):
+    """The first forward pass of a call must sum in the order of the forward pass
+    fused into the previous sample's sweep, or every chunk boundary perturbs the
+    rounding (and the difference grows over an epoch). Widths straddle the vector
+    lengths, where the kernels change loops."""
+    X, y = data("MLPClassifier", n_samples=90)
+    X = X.astype(dtype)
+    params = dict(RULES[rule], batch_size=1, hidden_layer_sizes=(width,))
+    whole = model(max_iter=2, **params).fit(X, y)
+    chunked = train_in_chunks(
+        model(**params), X, y, [13, 30], passes=2, classes=np.unique(y)
+    )
+    for a, b in zip(
+        chunked.coefs_ + chunked.intercepts_,
+        whole.coefs_ + whole.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
 def test_several_passes_over_chunks_equal_several_epochs(multiclass, rule):
     X, y = multiclass
     params = dict(RULES[rule], batch_size=4)
