@@ -20,6 +20,7 @@ from fastsgd._experiment import (
     initial_weights,
     split_dataset,
     summarize,
+    write_report,
 )
 from fastsgd._experiment.runs import _Curve, _Problem, _run, _segments
 from fastsgd._experiment.tables import _grid_table
@@ -617,6 +618,22 @@ def test_cli_compares_across_datasets(tmp_path, monkeypatch, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "## iris" in report and "## wine" in report
     assert "## Across datasets" in report
+
+
+def test_report_shows_each_datasets_own_plots(tiny_runs, tmp_path):
+    """A dataset whose name begins another's (digits, digits-x10) gets only its
+    own plots in its section."""
+    runs = tiny_runs + [{**r, "dataset": "iris-x10"} for r in tiny_runs]
+    plots = [
+        tmp_path / f"{dataset}-{kind}.png"
+        for dataset in ("iris", "iris-x10")
+        for kind in ("epochs", "seconds", "learning-rate")
+    ]
+    report = write_report(runs, tmp_path, plots=plots).read_text()
+    iris, iris_x10 = report.split("## iris-x10")
+    iris = iris.split("## iris")[1]
+    assert iris.count("](iris-") == 3 and "](iris-x10-" not in iris
+    assert iris_x10.count("](iris-x10-") == 3
 
 
 def test_cli_across_datasets_without_on_line_runs(tmp_path, monkeypatch, capsys):

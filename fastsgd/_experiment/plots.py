@@ -8,6 +8,13 @@ import numpy as np
 
 from fastsgd._experiment.summary import _distinct, _records, summarize
 
+PLOT_KINDS = ("epochs", "seconds", "learning-rate")
+
+
+def plot_file_name(dataset, kind):
+    """The PNG file of one of ``PLOT_KINDS`` for ``dataset``."""
+    return f"{dataset}-{kind}.png"
+
 
 def _mean_curve(rows, x):
     """Mean over seeds of hold-out accuracy against ``x`` ("epoch"/"seconds"),
@@ -95,7 +102,7 @@ def plot(runs, out, dataset=None):
         ax.set_title(title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-        path = out / f"{dataset}-{'epochs' if x == 'epoch' else 'seconds'}.png"
+        path = out / plot_file_name(dataset, "epochs" if x == "epoch" else "seconds")
         fig.savefig(path, dpi=110)
         paths.append(path)
 
@@ -144,7 +151,7 @@ def plot(runs, out, dataset=None):
     ax.set_title(f"{dataset}: learning rate against batch size", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    path = out / f"{dataset}-learning-rate.png"
+    path = out / plot_file_name(dataset, "learning-rate")
     fig.savefig(path, dpi=110)
     paths.append(path)
     return paths

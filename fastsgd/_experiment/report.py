@@ -11,6 +11,7 @@ import numpy as np
 import sklearn
 
 from fastsgd._experiment.claims import findings
+from fastsgd._experiment.plots import PLOT_KINDS, plot_file_name
 from fastsgd._experiment.settings import TARGET_FRACTION
 from fastsgd._experiment.summary import _distinct, _records, summarize
 from fastsgd._experiment.tables import (
@@ -183,7 +184,9 @@ def write_report(
             _grid_table(drows, dataset, engines[0]),
             "",
         ]
-        shown = [p for p in plots if Path(p).name.startswith(dataset + "-")]
+        # Exact names: "digits-" also begins digits-x10's plots.
+        own = {plot_file_name(dataset, kind) for kind in PLOT_KINDS}
+        shown = [p for p in plots if Path(p).name in own]
         if shown:
             lines += ["### Plots", ""]
             lines += [f"![{Path(p).stem}]({Path(p).name})" for p in shown]
