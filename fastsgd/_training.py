@@ -195,6 +195,13 @@ def _sigint_stops_training():
         signal.signal(signal.SIGINT, previous)
 
 
+def _fixed_width(value):
+    """Six decimals, or scientific notation where those would not fit the
+    table's 10-character columns (a loss of 471436.026628)."""
+    text = f"{value:.6f}"
+    return text if len(text) <= 10 else f"{value:.3e}"
+
+
 class EpochLog:
     """The ``verbose`` table: one aligned row per epoch, then why training stopped."""
 
@@ -232,9 +239,11 @@ class EpochLog:
         )
         values = {
             "epoch": f"{record['epoch']:d}",
-            "train_loss": f"{record['train_loss']:.6f}",
-            "valid_loss": f"{record.get('valid_loss', float('nan')):.6f}",
-            f"valid_{self.metric}": f"{record.get('valid_score', float('nan')):.6f}",
+            "train_loss": _fixed_width(record["train_loss"]),
+            "valid_loss": _fixed_width(record.get("valid_loss", float("nan"))),
+            f"valid_{self.metric}": _fixed_width(
+                record.get("valid_score", float("nan"))
+            ),
             "lr": f"{record['learning_rate']:.3g}",
             "seconds": f"{record['seconds']:.3f}",
         }
@@ -368,14 +377,43 @@ class EpochLoop:
         return loss_sum / tr.n_samples
 
     def _diverged(self, epoch, what):
-        """Roll the model back to before ``epoch`` and say so."""
+        """Roll the model back to before ``epoch`` (to the best epoch's weights when
+        a validation set is watched, as a stop would) and say so."""
         lr = self.optimizer.learning_rate
         self.snapshot.restore()
+        if self._restore_best():
+            kept = self._kept_weights()
+        else:
+            kept = f"the weights it had before epoch {epoch}"
+            # That epoch's loss was summed before each update, so the weights
+            # before it are not known to give finite outputs: check.
+            if not self._outputs_finite():
+                kept += (
+                    ", but they too give infinite or NaN outputs on the training "
+                    "data: refit it"
+                )
         raise ValueError(
             f"Training diverged in epoch {epoch}: {what}. Scale the inputs (for "
             "example with StandardScaler) or use a smaller learning_rate_init (the "
-            f"learning rate was {lr:g}). The model keeps the weights it had before "
-            f"epoch {epoch}."
+            f"learning rate was {lr:g}). The model keeps {kept}."
+        )
+
+    def _restore_best(self):
+        """Put the best epoch's weights back if a validation set is watched and
+        ``restore_best_weights`` is set; returns whether it did."""
+        if self.monitor is None or not self.est.restore_best_weights:
+            return False
+        np.copyto(self.params, self.est._best_params)
+        return True
+
+    def _kept_weights(self):
+        """What the model holds after ``_restore_best``, in words."""
+        est = self.est
+        if est.best_epoch_ is None:
+            return "the weights it started with (no epoch improved on them)"
+        return (
+            f"the weights of epoch {est.best_epoch_} (valid_{self.monitor.name} = "
+            f"{est.best_validation_score_:.6f})"
         )
 
     def _outputs_finite(self):
@@ -459,13 +497,14 @@ class EpochLoop:
             for callback in hooks:
                 if hasattr(callback, "on_train_end"):
                     callback.on_train_end(est)
+        restored = self._restore_best()
         if est.n_iter_ > 0 and not self._outputs_finite():
             self._diverged(
                 len(est.history_),
                 "after its last update the network's "
                 "outputs on the training data are infinite or NaN",
             )
-        self._finish(reason)
+        self._finish(reason, restored)
 
     def _epoch(self, n, sigint):
         est = self.est
@@ -517,38 +556,26 @@ class EpochLoop:
                 f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
             return f"reached max_iter={est.max_iter}"
         return None
 
-    def _finish(self, reason):
+    def _finish(self, reason, restored):
+        """Warn about an interruption and log why training stopped; ``restored``
+        says whether the best epoch's weights were put back."""
         est = self.est
-        restored = None
-        if self.monitor is not None and est.restore_best_weights:
-            np.copyto(self.params, est._best_params)
-            restored = getattr(est, "best_epoch_", None)
+        kept = self._kept_weights() if restored else "the weights of the last epoch"
         if reason == "interrupted":
-            kept = (
-                f"the weights of epoch {restored}"
-                if restored is not None
-                else "the weights of the last epoch"
-            )
             warnings.warn(
                 f"Training interrupted by user after {est.n_iter_} epochs; the model "
                 f"keeps {kept}.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=6,
             )
         if reason is None:
             return
         text = f"Stopped after epoch {len(est.history_)}: {reason}."
-        if self.monitor is not None and est.restore_best_weights:
-            if restored is None:
-                text += " No epoch improved on the start: kept the initial weights."
-            else:
-                text += (
-                    f" Restored the weights of epoch {restored} (valid_"
-                    f"{self.monitor.name} = {est.best_validation_score_:.6f})."
-                )
+        if restored:
+            text += f" Restored {kept}."
         self.log.note(text)

@@ -15,6 +15,8 @@ class ProgressBar:
 
     Uses a tqdm bar when tqdm is installed (``pip install "fastsgd[progress]"``),
     otherwise one line on standard error, rewritten in place after every epoch.
+    A ``fit`` opens and closes its own display; under ``partial_fit`` one display
+    counts the calls (each is an epoch) until :meth:`close`.
 
     Parameters
     ----------
@@ -33,7 +35,9 @@ class ProgressBar:
 
     def on_train_begin(self, estimator, total=None):
         """Open the display; ``total`` epochs at most (``max_iter`` for ``fit``)."""
+        self.close()
         self._total = estimator.max_iter if total is None else total
+        self._done = 0
         self._out = self.file if self.file is not None else sys.stderr
         try:
             from tqdm.auto import tqdm
@@ -46,6 +50,7 @@ class ProgressBar:
     def __call__(self, estimator, record):
         if not hasattr(self, "_out"):  # partial_fit: no begin, no known total
             self.on_train_begin(estimator, total="?")
+        self._done += 1
         summary = {"train_loss": f"{record['train_loss']:.4f}"}
         if "valid_score" in record:
             summary["valid"] = f"{record['valid_score']:.4f}"
@@ -55,14 +60,20 @@ class ProgressBar:
             self._bar.set_postfix(summary, refresh=False)
         else:
             fields = "  ".join(f"{k} {v}" for k, v in summary.items())
-            self._out.write(f"\repoch {record['epoch']}/{self._total}  {fields}")
+            self._out.write(f"\repoch {self._done}/{self._total}  {fields}")
             self._out.flush()
         return False
 
     def on_train_end(self, estimator):
+        self.close()
+
+    def close(self):
+        """End the display (``fit`` does it; call it after ``partial_fit`` calls)."""
+        if not hasattr(self, "_out"):
+            return
         if self._bar is not None:
             self._bar.close()
         else:
             self._out.write("\n")
             self._out.flush()
-        del self._out, self._bar, self._total
+        del self._out, self._bar, self._total, self._done

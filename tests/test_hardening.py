@@ -190,6 +190,50 @@ def test_divergence_keeps_the_last_finite_weights_and_history():
     assert len(model.history_) == last_good + 2
 
 
+def _diverging_regressor(callbacks):
+    """Inputs of 1e5 and a rate of 10: finite weights whose outputs overflow after
+    a few epochs, before the loss shows it."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = MLPRegressor(
+        hidden_layer_sizes=(50,),
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=10.0,
+        max_iter=50,
+        n_iter_no_change=1000,
+        callbacks=callbacks,
+        random_state=0,
+    )
+    return model, X * 1e5, y.astype(float)
+
+
+def test_divergence_with_a_validation_set_keeps_the_best_epochs_weights():
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+        return False
+
+    model, X, y = _diverging_regressor([remember])
+    rows = np.r_[0:10, 60:70]  # two classes: R2 is not forced to 0
+    with pytest.raises(ValueError, match="keeps the weights of epoch") as error:
+        model.fit(X, y, X_val=X[rows], y_val=y[rows])
+    assert f"weights of epoch {model.best_epoch_} " in str(error.value)
+    for a, b in zip(model.coefs_, after_epoch[model.best_epoch_], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_divergence_says_when_the_weights_kept_are_unusable_too():
+    model, X, y = _diverging_regressor(None)
+    with pytest.raises(ValueError, match="diverged") as error:
+        model.fit(X, y)
+    usable = np.isfinite(model.predict(X)).all()
+    assert usable == ("they too give infinite" not in str(error.value))
+
+
 def test_pickle_in_the_middle_of_partial_fit_continues_exactly():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, 6))
