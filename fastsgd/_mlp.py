@@ -18,9 +18,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import _safe_indexing, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -31,7 +31,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastsgd import _kernels, _network
-from fastsgd._monitor import Monitor, ValidationSet
+from fastsgd._monitor import Monitor, ValidationSet, check_scoring_param
 from fastsgd._training import EpochLoop, Optimizer, TrainingSet
 from fastsgd._validation import (
     as_kernel_array,
@@ -110,10 +110,14 @@ class BaseMLP(BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         hidden = self._hidden_layer_sizes()
+        check_scoring_param(self.scoring)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
+        X_given = X
         X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = X.dtype if first_pass else self._params.dtype
         X = as_kernel_array(X, dtype)
@@ -126,6 +130,18 @@ class BaseMLP(BaseEstimator):
         weights = check_training_weights(
             self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
         )
+        # Every check of the arguments comes before the model changes: a fit that
+        # fails on them leaves a fitted model as it was.
+        validation = self._validation_set(
+            X_val, y_val, sample_weight_val, dtype, Y.shape[1]
+        )
+        if validation is not None and self.solver == "lbfgs":
+            warnings.warn(
+                "solver='lbfgs' runs no epochs to monitor: X_val and y_val are not "
+                "used.",
+                UserWarning,
+                stacklevel=3,
+            )
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], hidden, Y, dtype, random_state)
@@ -136,20 +152,18 @@ class BaseMLP(BaseEstimator):
         X_args = _network.kernel_input(X)
         if self.solver == "lbfgs":
             self._fit_lbfgs(layout, params, X_args, Y, weights)
-        else:
-            self._fit_stochastic(
-                layout,
-                params,
-                X,
-                X_args,
-                Y,
-                y_labels,
-                weights,
-                user_weights,
-                (X_val, y_val, sample_weight_val),
-                random_state,
-                incremental,
-            )
+            return self
+        rows = None
+        if validation is None and self.early_stopping:
+            rows, validation = self._hold_out(X_given, X, Y, user_weights, random_state)
+        self._fit_stochastic(
+            layout,
+            params,
+            TrainingSet(X_args, Y, weights, rows),
+            validation,
+            random_state,
+            incremental,
+        )
         return self
 
     def _hidden_layer_sizes(self):
@@ -262,18 +276,7 @@ class BaseMLP(BaseEstimator):
             )
 
     def _fit_stochastic(
-        self,
-        layout,
-        params,
-        X,
-        X_args,
-        Y,
-        y_labels,
-        weights,
-        user_weights,
-        validation_data,
-        random_state,
-        incremental,
+        self, layout, params, training, validation, random_state, incremental
     ):
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = Optimizer(
@@ -289,28 +292,11 @@ class BaseMLP(BaseEstimator):
                 beta_2=self.beta_2,
                 epsilon=self.epsilon,
             )
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        X_val, y_val, sample_weight_val = validation_data
-        rows = None
-        validation = None
-        if X_val is not None:
-            validation = self._validation_set(
-                X_val, y_val, sample_weight_val, params.dtype
-            )
-        elif y_val is not None or sample_weight_val is not None:
-            raise ValueError("y_val and sample_weight_val need X_val.")
-        elif self.early_stopping:
-            rows, validation = self._hold_out(
-                X, Y, y_labels, user_weights, random_state
-            )
-        n_train = Y.shape[0] if rows is None else rows.shape[0]
-        batch_size = self._batch_size(n_train)
+        batch_size = self._batch_size(training.n_samples)
         monitor = None
         if validation is not None:
             monitor = Monitor(self, self.scoring, validation, layout, params.dtype)
         self._reset_monitoring(monitor)
-        training = TrainingSet(X_args, Y, weights, rows)
         EpochLoop(
             self,
             layout,
@@ -332,13 +318,16 @@ class BaseMLP(BaseEstimator):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than "
                 "sample size. It is going to be clipped",
-                stacklevel=4,
+                stacklevel=5,
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _hold_out(self, X, Y, y_labels, user_weights, random_state):
+    def _hold_out(self, X_given, X, Y, user_weights, random_state):
         """scikit-learn's early-stopping split, drawn from the same RandomState calls
-        (so the same rows), as indices: X itself is not copied."""
+        (so the same rows), as indices: X itself is not copied.
+
+        ``X_given`` is X as the user passed it: a callable scorer gets its held-out
+        rows (a DataFrame stays a DataFrame)."""
         # scikit-learn stratifies only single-output classification (binary).
         stratify = (
             Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
@@ -364,7 +353,7 @@ class BaseMLP(BaseEstimator):
             )
         X_val = X[val_rows]
         validation = ValidationSet(
-            X=X_val,
+            X=_safe_indexing(X_given, val_rows) if callable(self.scoring) else X_val,
             X_args=_network.kernel_input(X_val),
             Y=np.ascontiguousarray(Y[val_rows]),
             y=self._scorer_targets(Y[val_rows]),
@@ -372,9 +361,16 @@ class BaseMLP(BaseEstimator):
         )
         return np.ascontiguousarray(train_rows, dtype=np.intp), validation
 
-    def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
+    def _validation_set(self, X_val, y_val, sample_weight_val, dtype, n_outputs):
+        """The validated ``X_val``/``y_val``/``sample_weight_val`` (``n_outputs``:
+        the width of the network's targets); None without them."""
+        if X_val is None:
+            if y_val is not None or sample_weight_val is not None:
+                raise ValueError("y_val and sample_weight_val need X_val.")
+            return None
         if y_val is None:
             raise ValueError("X_val needs y_val.")
+        X_given = X_val
         X_val = validate_data(
             self,
             X_val,
@@ -384,10 +380,14 @@ class BaseMLP(BaseEstimator):
         )
         X_val = as_kernel_array(X_val, dtype)
         Y_val, y_scorer = self._validation_targets(y_val, X_val.shape[0])
+        if Y_val.shape[1] != n_outputs:
+            raise ValueError(
+                f"y_val has {Y_val.shape[1]} outputs, the training targets {n_outputs}."
+            )
         if sample_weight_val is not None:
             sample_weight_val = check_training_weights(sample_weight_val, X_val, dtype)
         return ValidationSet(
-            X=X_val,
+            X=X_given,
             X_args=_network.kernel_input(X_val),
             Y=np.ascontiguousarray(Y_val, dtype=dtype),
             y=y_scorer,
@@ -599,7 +599,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         What early stopping monitors on the validation set: None is accuracy (as
         in scikit-learn), "loss" the validation log loss (lower is better), any
         scikit-learn scorer name ("f1", "roc_auc", ...) or a callable
-        ``scorer(estimator, X, y)``; higher is better for scorers.
+        ``scorer(estimator, X, y)``, given the validation rows as passed to ``fit``
+        (and their weights as ``sample_weight=`` when it takes them); higher is
+        better for scorers.
     restore_best_weights : bool, default=True
         After a fit that monitored a validation set, keep the best epoch's weights.
     callbacks : list of callables, default=None
@@ -738,7 +740,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "class frequencies of later batches are unknown. Pass a dict of "
                 "class weights instead."
             )
-        class_weights = compute_sample_weight(self.class_weight, y_labels)
+        if y_labels.ndim == 1 and isinstance(self.class_weight, dict):
+            # Over every class of the model, not only this call's: partial_fit
+            # batches may lack some, and classes missing from the dict weigh 1.
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y_labels
+            )
+            class_weights = per_class[np.searchsorted(self.classes_, y_labels)]
+        else:
+            class_weights = compute_sample_weight(self.class_weight, y_labels)
         if sample_weight is None:
             return class_weights
         return np.asarray(sample_weight, dtype=np.float64) * class_weights
@@ -965,10 +975,6 @@ n_outputs_, out_activation_, history_, validation_loss_curve_, best_epoch_
                 f"X_val has {n_samples} samples but y_val has {y_val.shape[0]}."
             )
         Y_val = y_val.reshape(n_samples, -1)
-        if Y_val.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y_val has {Y_val.shape[1]} outputs, the model {self.n_outputs_}."
-            )
         if not np.isfinite(Y_val).all():
             raise ValueError("y_val contains NaN or infinity.")
         if self.loss == "poisson":

@@ -6,20 +6,40 @@ scorers see a stand-in estimator that answers ``predict``/``predict_proba`` with
 those precomputed outputs, so no epoch goes back through input validation.
 """
 
+import inspect
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import check_scoring, r2_score
+from sklearn.metrics import check_scoring, get_scorer, r2_score
+from sklearn.metrics._scorer import _BaseScorer
 
 from fastsgd import _kernels, _network
+
+
+def check_scoring_param(scoring):
+    """Raise scikit-learn's ValueError for an unknown scorer name, on every fit
+    (whether or not it monitors a validation set)."""
+    if isinstance(scoring, str) and scoring != "loss":
+        get_scorer(scoring)
+
+
+def _accepts_sample_weight(scorer):
+    if isinstance(scorer, _BaseScorer):
+        return True
+    try:
+        parameters = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 @dataclass
 class ValidationSet:
     """A validation set, converted once per fit for the kernels and the scorers."""
 
-    X: object  # validated X, as a user's callable scorer receives it
+    X: object  # X as the user gave it, for a callable scorer
     X_args: tuple  # the kernels' view of X
     Y: np.ndarray  # targets as the network's outputs see them (binarized labels)
     y: np.ndarray  # targets as scorers see them (labels, or values)
@@ -86,7 +106,9 @@ class Monitor:
         The estimator being fitted.
     scoring : None, "loss", str or callable
         ``None`` is scikit-learn's behaviour (accuracy or R²); ``"loss"`` the
-        validation loss; any scikit-learn scorer name; or ``scorer(estimator, X, y)``.
+        validation loss; any scikit-learn scorer name; or ``scorer(estimator, X, y)``
+        (given the validation samples' weights as ``sample_weight=`` when it takes
+        them).
     validation : ValidationSet
     layout : Layout
     dtype : numpy dtype
@@ -142,10 +164,21 @@ class Monitor:
 
         return score
 
-    @staticmethod
-    def _callable_scorer(scoring):
+    def _callable_scorer(self, scoring):
+        weighted = self.validation.sample_weight is not None
+        if weighted and not _accepts_sample_weight(scoring):
+            warnings.warn(
+                f"The scoring callable {self.name!r} takes no sample_weight: the "
+                "validation samples' weights apply to the validation loss, not to "
+                "its score.",
+                UserWarning,
+                stacklevel=6,
+            )
+            weighted = False
+
         def score(estimator, output, validation):
-            return float(scoring(estimator, validation.X, validation.y))
+            kwargs = {"sample_weight": validation.sample_weight} if weighted else {}
+            return float(scoring(estimator, validation.X, validation.y, **kwargs))
 
         return score
 

@@ -6,12 +6,20 @@ import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from sklearn.datasets import make_classification
-from sklearn.metrics import f1_score, log_loss, r2_score
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    get_scorer,
+    log_loss,
+    r2_score,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -287,6 +295,54 @@ def test_class_weight_is_folded_into_training_weights(imbalanced):
         model(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
 
 
+def test_partial_fit_weighs_classes_a_batch_lacks_with_a_dict(multiclass):
+    """A dict names some classes; a batch may lack some of them and hold classes
+    the dict leaves out (weight 1)."""
+    X, y = multiclass
+    rows = y < 2  # classes 0 and 1; the dict weighs 0 and 2
+    weighted = model(class_weight={0: 1.0, 2: 5.0}).partial_fit(
+        X[rows], y[rows], classes=[0, 1, 2]
+    )
+    explicit = model().partial_fit(
+        X[rows], y[rows], classes=[0, 1, 2], sample_weight=np.ones(rows.sum())
+    )
+    for a, b in zip(weighted.coefs_, explicit.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    weighted.partial_fit(X, y)  # class 2 now weighs 5
+    explicit.partial_fit(X, y, sample_weight=np.where(y == 2, 5.0, 1.0))
+    for a, b in zip(weighted.coefs_, explicit.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_lbfgs_checks_a_validation_set_and_says_it_is_not_used(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    lbfgs = model(solver="lbfgs", max_iter=5)
+    with pytest.raises(ValueError, match="features"):
+        lbfgs.fit(X, y, X_val=X_val[:, :3], y_val=y_val)
+    with pytest.warns(UserWarning, match="not used"):
+        lbfgs.fit(X, y, X_val=X_val, y_val=y_val)
+
+
+def test_warnings_point_at_the_callers_line(imbalanced):
+    X, _, y, _ = imbalanced
+
+    def interrupt(estimator, record):
+        raise KeyboardInterrupt
+
+    for params, category in (
+        (dict(max_iter=2), ConvergenceWarning),
+        (dict(batch_size=10_000), UserWarning),
+        (dict(callbacks=[interrupt]), UserWarning),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model(**params).fit(X, y)
+        assert caught and all(w.filename == __file__ for w in caught), [
+            (w.category, w.filename) for w in caught
+        ]
+        assert any(issubclass(w.category, category) for w in caught)
+
+
 def test_partial_fit_appends_one_epoch_per_call(imbalanced):
     X, _, y, _ = imbalanced
     clf = model()
@@ -362,3 +418,128 @@ def test_ctrl_c_stops_after_the_epoch_and_keeps_the_best_weights(tmp_path):
     assert 3 <= int(n_iter) < 100000
     assert 1 <= int(best_epoch) <= int(n_iter)
     assert float(score) > 0.5
+
+
+# -- what a failed or unusual call leaves behind -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_call",
+    [
+        dict(X_val="narrow", y_val="ok"),
+        dict(X_val="ok", y_val="short"),
+        dict(X_val="ok", y_val="unseen"),
+        dict(X_val="ok"),
+        dict(y_val="ok"),
+        dict(X_val="ok", y_val="ok", sample_weight_val="short"),
+        dict(X_val="ok", y_val="ok", scoring="f1_typo"),
+    ],
+)
+def test_a_fit_failing_on_its_validation_arguments_leaves_the_model_alone(
+    imbalanced, bad_call
+):
+    X, X_val, y, y_val = imbalanced
+    clf = model(max_iter=5).fit(X, y)
+    before = [a.copy() for a in clf.coefs_ + clf.intercepts_]
+    history, n_iter = list(clf.history_), clf.n_iter_
+    values = {
+        "X_val": {"ok": X_val, "narrow": X_val[:, :3]},
+        "y_val": {"ok": y_val, "short": y_val[:-1], "unseen": np.full_like(y_val, 7)},
+        "sample_weight_val": {"short": np.ones(len(y_val) - 1)},
+    }
+    kwargs = {k: values[k][v] for k, v in bad_call.items() if k in values}
+    clf.set_params(scoring=bad_call.get("scoring"))
+    with pytest.raises(ValueError):
+        clf.fit(X, y, **kwargs)
+    for a, b in zip(clf.coefs_ + clf.intercepts_, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert clf.history_ == history and clf.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_an_unknown_scorer_name_is_an_error_even_without_a_validation_set(
+    imbalanced, solver
+):
+    X, _, y, _ = imbalanced
+    with pytest.raises(ValueError, match="f1_typo.*not a valid scoring value"):
+        model(scoring="f1_typo", solver=solver).fit(X, y)
+
+
+@pytest.mark.parametrize("hold_out", [False, True])
+def test_a_callable_scorer_gets_the_validation_rows_as_the_user_gave_them(
+    imbalanced, hold_out
+):
+    pd = pytest.importorskip("pandas")
+    X, X_val, y, y_val = imbalanced
+    columns = [f"f{i}" for i in range(X.shape[1])]
+    X, X_val = pd.DataFrame(X, columns=columns), pd.DataFrame(X_val, columns=columns)
+    seen = []
+
+    def macro_f1(estimator, X, y):
+        seen.append(type(X))
+        return f1_score(y, estimator.predict(X), average="macro")
+
+    clf = model(max_iter=3, scoring=macro_f1, early_stopping=hold_out)
+    fit_args = {} if hold_out else dict(X_val=X_val, y_val=y_val)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. "valid feature names"
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y, **fit_args)
+    assert seen == [pd.DataFrame] * 3
+
+
+def test_callable_scorers_weigh_the_validation_samples(imbalanced):
+    X, X_val, y, y_val = imbalanced
+    weights = np.where(y_val == 1, 5.0, 1.0)
+    fit_args = dict(X_val=X_val, y_val=y_val, sample_weight_val=weights)
+    by_name = model(max_iter=4, scoring="accuracy").fit(X, y, **fit_args)
+    by_object = model(max_iter=4, scoring=get_scorer("accuracy")).fit(X, y, **fit_args)
+    assert by_object.validation_scores_ == by_name.validation_scores_
+    unweighted = [
+        accuracy_score(y_val, clf.predict(X_val)) for clf in (by_name,)
+    ]  # the weights change the score: the comparison above is not vacuous
+    assert by_name.validation_scores_[by_name.best_epoch_ - 1] != unweighted[0]
+
+    def plain(estimator, X, y):
+        return accuracy_score(y, estimator.predict(X))
+
+    with pytest.warns(UserWarning, match="takes no sample_weight"):
+        model(max_iter=2, scoring=plain).fit(X, y, **fit_args)
+
+
+def test_verbose_rows_stay_aligned_for_huge_losses(capsys):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    y = 1e6 * X[:, 0]
+    MLPRegressor(
+        hidden_layer_sizes=(4,),
+        solver="sgd",
+        learning_rate_init=1e-9,
+        max_iter=3,
+        verbose=1,
+    ).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    table = [line for line in lines if not line.startswith("Stopped")]
+    assert len(table) == 4 and "e+" in table[1]
+    assert len({len(line.rstrip(" *")) for line in table}) == 1
+
+
+def test_progress_bar_counts_this_fits_epochs_and_partial_fit_calls(
+    imbalanced, monkeypatch
+):
+    import io
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    X, _, y, _ = imbalanced
+    out = io.StringIO()
+    bar = ProgressBar(file=out)
+    clf = model(max_iter=2, warm_start=True, callbacks=[bar])
+    clf.fit(X, y).fit(X, y)  # a warm start counts its own epochs
+    assert out.getvalue().count("epoch 2/2") == 2 and "epoch 3" not in out.getvalue()
+    out.seek(0), out.truncate()
+    stream = model(callbacks=[bar])
+    for _ in range(3):
+        stream.partial_fit(X, y, classes=[0, 1])
+    bar.close()
+    assert "epoch 3/?" in out.getvalue() and out.getvalue().endswith("\n")
