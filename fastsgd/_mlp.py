@@ -483,7 +483,10 @@ class BaseMLP(BaseEstimator):
         check_is_fitted(self)
         params = self._flat_params()
         sk_params = self._sklearn_class().get_params()
-        kwargs = {k: v for k, v in self.get_params().items() if k in sk_params}
+        # Copies, as clone makes them: a RandomState must not be shared.
+        kwargs = {
+            k: copy.deepcopy(v) for k, v in self.get_params().items() if k in sk_params
+        }
         if kwargs["batch_size"] == "full":
             kwargs["batch_size"] = "auto"
         estimator = self._sklearn_class(**kwargs)
@@ -500,6 +503,27 @@ class BaseMLP(BaseEstimator):
         estimator._best_coefs, estimator._best_intercepts = _network.param_views(
             layout, self._best_params.copy()
         )
+        sklearns_watch = (
+            ("accuracy" if is_classifier(self) else "r2", True)
+            if self.early_stopping
+            else None
+        )
+        if getattr(self, "_monitoring", None) != sklearns_watch:
+            # Another metric or set was watched: scikit-learn starts its own afresh.
+            estimator._no_improvement_count = 0
+            if self.early_stopping:
+                estimator.best_loss_ = None
+                estimator.validation_scores_ = []
+                estimator.best_validation_score_ = -np.inf
+            else:
+                estimator.best_loss_ = min(
+                    getattr(self, "loss_curve_", ()), default=np.inf
+                )
+                estimator.validation_scores_ = None
+                estimator.best_validation_score_ = None
+        # partial_fit goes on with the optimizer's state, as this model's would.
+        if getattr(self, "_optimizer", None) is not None:
+            estimator._optimizer = self._optimizer.to_sklearn(layout)
         return estimator
 
     @classmethod
@@ -523,7 +547,13 @@ class BaseMLP(BaseEstimator):
             )
         check_is_fitted(estimator)
         own = cls().get_params()
-        model = cls(**{k: v for k, v in estimator.get_params().items() if k in own})
+        model = cls(
+            **{
+                k: copy.deepcopy(v)
+                for k, v in estimator.get_params().items()
+                if k in own
+            }
+        )
         for name in _SHARED_ATTRIBUTES:
             if hasattr(estimator, name):
                 setattr(model, name, copy.deepcopy(getattr(estimator, name)))
@@ -545,6 +575,10 @@ class BaseMLP(BaseEstimator):
         if getattr(estimator, "validation_scores_", None) is not None:
             model._monitoring = ("accuracy" if is_classifier(model) else "r2", True)
         model._no_improvement_count = getattr(estimator, "_no_improvement_count", 0)
+        if getattr(estimator, "_optimizer", None) is not None:
+            model._optimizer = Optimizer.from_sklearn(
+                estimator._optimizer, model._layout(), dtype
+            )
         return model
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastsgd import _kernels, _network
 from fastsgd._threads import blas_threads_for
@@ -63,6 +64,62 @@ class Optimizer:
         n_states = _kernels.STATE_BUFFERS[self.rule]
         self.states = [np.zeros(n_params, dtype=dtype) for _ in range(n_states)]
         self._empty = np.empty(0, dtype=dtype)
+
+    def to_sklearn(self, layout):
+        """scikit-learn's optimizer in this one's state (copied), for a model
+        exported with ``to_sklearn`` to go on with ``partial_fit``."""
+
+        def per_parameter(state):  # scikit-learn's order: coefs_ + intercepts_
+            coefs, intercepts = _network.param_views(layout, state.copy())
+            return coefs + intercepts
+
+        if self.rule == "adam":
+            optimizer = AdamOptimizer(
+                [], self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
+            )
+            optimizer.ms, optimizer.vs = map(per_parameter, self.states)
+            optimizer.t = self.t
+        else:
+            optimizer = SGDOptimizer(
+                [],
+                self.learning_rate_init,
+                self.lr_schedule,
+                self.momentum,
+                self.rule == "nesterov",
+                self.power_t,
+            )
+            # Without momentum no velocity carries over: zeros are as good.
+            velocities = self.states[0] if self.states else np.zeros(layout.n_params)
+            optimizer.velocities = per_parameter(velocities)
+        optimizer.learning_rate = self.learning_rate
+        return optimizer
+
+    @classmethod
+    def from_sklearn(cls, optimizer, layout, dtype):
+        """This project's optimizer in the state of scikit-learn's ``optimizer``."""
+        adam = isinstance(optimizer, AdamOptimizer)
+        ours = cls(
+            "adam" if adam else "sgd",
+            layout.n_params,
+            dtype,
+            learning_rate_init=optimizer.learning_rate_init,
+            lr_schedule=getattr(optimizer, "lr_schedule", "constant"),
+            momentum=getattr(optimizer, "momentum", 0.0),
+            nesterovs_momentum=getattr(optimizer, "nesterov", False),
+            power_t=getattr(optimizer, "power_t", 0.5),
+            beta_1=getattr(optimizer, "beta_1", 0.9),
+            beta_2=getattr(optimizer, "beta_2", 0.999),
+            epsilon=getattr(optimizer, "epsilon", 1e-8),
+        )
+        n_layers = len(layout.coef_offsets)
+        given = [optimizer.ms, optimizer.vs] if adam else [optimizer.velocities]
+        for state, arrays in zip(ours.states, given, strict=False):
+            state[:] = _network.pack(
+                layout, arrays[:n_layers], arrays[n_layers:], dtype
+            )
+        ours.t = getattr(optimizer, "t", 0)
+        ours.learning_rate = float(optimizer.learning_rate)
+        return ours
 
     def kernel_args(self):
         """The optimizer's part of a ``train_epoch`` call, in its order."""

@@ -64,6 +64,11 @@ class ProgressBar:
             self._out.flush()
         return False
 
+    def __getstate__(self):
+        # An open display (a stream, a tqdm bar) stays with the original: a copy,
+        # a clone or a pickle starts closed.
+        return {"file": self.file}
+
     def on_train_end(self, estimator):
         self.close()
 

@@ -127,6 +127,96 @@ def test_converted_models_share_no_state(multiclass):
     assert not np.shares_memory(exported.coefs_[0], ours.coefs_[0])
 
 
+OPTIMIZERS = {
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+    "nesterov": dict(solver="sgd", momentum=0.9),
+    "momentum-adaptive": dict(
+        solver="sgd", momentum=0.5, nesterovs_momentum=False, learning_rate="adaptive"
+    ),
+    "sgd-invscaling": dict(solver="sgd", momentum=0.0, learning_rate="invscaling"),
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("kind", ["MLPClassifier", "MLPRegressor"])
+def test_partial_fit_goes_on_with_the_optimizers_state_after_a_conversion(
+    kind, optimizer, multiclass, regression
+):
+    """Momentum velocities, Adam's moments and step count and the current rate
+    move with the model, both ways."""
+    X, y = multiclass if kind == "MLPClassifier" else regression
+    ours_cls = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[kind]
+    params = dict(OPTIMIZERS[optimizer], hidden_layer_sizes=(7,), random_state=0)
+    first_call = {"classes": np.unique(y)} if kind == "MLPClassifier" else {}
+
+    ours = ours_cls(**params).partial_fit(X, y, **first_call)
+    ours.partial_fit(X, y)
+    theirs = ours.to_sklearn()
+    for est in (ours, theirs):
+        est.partial_fit(X, y)
+    for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+    ref = getattr(sk, kind)(**params).partial_fit(X, y, **first_call)
+    ref.partial_fit(X, y)
+    back = ours_cls.from_sklearn(ref)
+    for est in (ref, back):
+        est.partial_fit(X, y)
+    for a, b in zip(back.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("scoring", [None, "loss"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_model_that_watched_its_own_validation_set_exports_a_fresh_watch(
+    multiclass, scoring, early_stopping
+):
+    """scikit-learn goes on watching what it watches (accuracy of its own split,
+    or the training loss): the export must not hand it another metric's scores."""
+    X, y = multiclass
+    ours = small(scoring=scoring, early_stopping=early_stopping, max_iter=4)
+    ours.fit(X[:40], y[:40], X_val=X[40:], y_val=y[40:])
+    theirs = ours.to_sklearn()
+    theirs.set_params(warm_start=True, max_iter=2).fit(X, y)  # must not fail
+    if early_stopping:
+        kept = scoring is None  # accuracy, like scikit-learn's own
+        assert len(theirs.validation_scores_) == (6 if kept else 2)
+        assert all(0 <= s <= 1 for s in theirs.validation_scores_)
+    else:
+        assert theirs.validation_scores_ is None
+        assert theirs.best_loss_ <= min(ours.loss_curve_)
+
+
+def test_a_conversion_copies_the_random_state(multiclass):
+    X, y = multiclass
+    rng = np.random.RandomState(0)
+    ours = small(random_state=rng).fit(X, y)
+    theirs = ours.to_sklearn()
+    assert theirs.random_state is not ours.random_state
+    assert MLPClassifier.from_sklearn(theirs).random_state is not theirs.random_state
+
+
+def test_progress_bar_leaves_its_display_out_of_copies(multiclass):
+    import copy
+    import pickle
+
+    from sklearn.base import clone
+
+    from fastsgd.callbacks import ProgressBar
+
+    X, y = multiclass
+    model = small(callbacks=[ProgressBar()])
+    model.partial_fit(X, y, classes=np.unique(y))  # the display stays open
+    for copied in (
+        pickle.loads(pickle.dumps(model)),
+        clone(model),
+        copy.deepcopy(model),
+    ):
+        copied.partial_fit(X, y, classes=np.unique(y))
+        copied.callbacks[0].close()
+    model.callbacks[0].close()
+
+
 @pytest.fixture(scope="module")
 def onnx_runtime():
     skl2onnx = pytest.importorskip("skl2onnx")
