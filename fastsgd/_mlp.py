@@ -9,6 +9,7 @@ is added on top.
 
 import copy
 import warnings
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -36,6 +37,7 @@ from fastsgd._training import EpochLoop, Optimizer, TrainingSet
 from fastsgd._validation import (
     as_kernel_array,
     check_poisson_targets,
+    check_sparse_structure,
     check_training_weights,
 )
 
@@ -110,69 +112,96 @@ class BaseMLP(BaseEstimator):
         )
 
     def _fit(self, X, y, sample_weight, X_val, y_val, sample_weight_val, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        hidden = self._hidden_layer_sizes()
-        check_scoring_param(self.scoring)
-        first_pass = not hasattr(self, "coefs_") or (
-            not self.warm_start and not incremental
-        )
-        X_given = X
-        X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        dtype = X.dtype if first_pass else self._params.dtype
-        X = as_kernel_array(X, dtype)
-        Y = np.ascontiguousarray(Y, dtype=dtype)
-        user_weights = (
-            None
-            if sample_weight is None
-            else check_training_weights(sample_weight, X, dtype)
-        )
-        weights = check_training_weights(
-            self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
-        )
-        # Every check of the arguments comes before the model changes: a fit that
-        # fails on them leaves a fitted model as it was.
-        validation = self._validation_set(
-            X_val, y_val, sample_weight_val, dtype, Y.shape[1]
-        )
-        if validation is not None and self.solver == "lbfgs":
-            warnings.warn(
-                "solver='lbfgs' runs no epochs to monitor: X_val and y_val are not "
-                "used.",
-                UserWarning,
-                stacklevel=3,
+        with self._unchanged_on_error():
+            if self.early_stopping and incremental:
+                raise ValueError("partial_fit does not support early_stopping=True")
+            hidden = self._hidden_layer_sizes()
+            check_scoring_param(self.scoring)
+            first_pass = not hasattr(self, "coefs_") or (
+                not self.warm_start and not incremental
             )
-        random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(X.shape[1], hidden, Y, dtype, random_state)
-        else:
-            self._check_continuation(X.shape[1], hidden, Y)
-        layout = self._layout()
-        params = self._flat_params()
-        X_args = _network.kernel_input(X)
+            X_given = X
+            X, y_labels, Y = self._validate_input(X, y, incremental, reset=first_pass)
+            dtype = X.dtype if first_pass else self._params.dtype
+            X = as_kernel_array(X, dtype)
+            Y = as_kernel_array(Y, dtype, name="y")
+            user_weights = (
+                None
+                if sample_weight is None
+                else check_training_weights(sample_weight, X, dtype)
+            )
+            weights = check_training_weights(
+                self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
+            )
+            validation = self._validation_set(
+                X_val, y_val, sample_weight_val, dtype, Y.shape[1]
+            )
+            if validation is not None and self.solver == "lbfgs":
+                warnings.warn(
+                    "solver='lbfgs' runs no epochs to monitor: X_val and y_val are "
+                    "not used.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            random_state = check_random_state(self.random_state)
+            if first_pass:
+                self._initialize(X.shape[1], hidden, Y, dtype, random_state)
+            else:
+                self._check_continuation(X.shape[1], hidden, Y)
+                self._own_writeable_state()
+            layout = self._layout()
+            params = self._flat_params(writeable=True)
+            X_args = _network.kernel_input(X)
+            rows = None
+            if validation is None and self.early_stopping and self.solver != "lbfgs":
+                rows, validation = self._hold_out(
+                    X_given, X, Y, user_weights, random_state
+                )
         if self.solver == "lbfgs":
             self._fit_lbfgs(layout, params, X_args, Y, weights)
-            return self
-        rows = None
-        if validation is None and self.early_stopping:
-            rows, validation = self._hold_out(X_given, X, Y, user_weights, random_state)
-        self._fit_stochastic(
-            layout,
-            params,
-            TrainingSet(X_args, Y, weights, rows),
-            validation,
-            random_state,
-            incremental,
-        )
+        else:
+            self._fit_stochastic(
+                layout,
+                params,
+                TrainingSet(X_args, Y, weights, rows),
+                validation,
+                random_state,
+                incremental,
+            )
         return self
+
+    @contextmanager
+    def _unchanged_on_error(self):
+        """Checking a fit's arguments sets attributes as it goes (``n_features_in_``,
+        ``classes_``, a new network); when a check fails, put them all back, so
+        that a fit that fails on its arguments leaves the model as it was."""
+        before = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _own_writeable_state(self):
+        """Training writes into the best weights and the optimizer's state in place:
+        a model loaded read-only (``joblib.load(..., mmap_mode="r")``) gets copies
+        (``_flat_params(writeable=True)`` does the same for the weights)."""
+        if not self._best_params.flags.writeable:
+            self._best_params = self._best_params.copy()
+        optimizer = getattr(self, "_optimizer", None)
+        if optimizer is not None:
+            optimizer.own_writeable_state()
 
     def _hidden_layer_sizes(self):
         hidden = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
         hidden = list(hidden)
-        if np.any(np.array(hidden) <= 0):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
+        if not all(isinstance(h, Integral) and h > 0 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {hidden}."
+            )
         return [int(h) for h in hidden]
 
     def _with_class_weight(self, sample_weight, y_labels, incremental):
@@ -196,6 +225,7 @@ class BaseMLP(BaseEstimator):
         self.validation_loss_curve_ = []
         self.best_epoch_ = None
         self.__dict__.pop("_monitoring", None)
+        self.__dict__.pop("_optimizer", None)  # its state is the old network's
         if self.solver != "lbfgs":
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -223,12 +253,14 @@ class BaseMLP(BaseEstimator):
             self.out_activation_,
         )
 
-    def _flat_params(self):
+    def _flat_params(self, writeable=False):
         """The flat buffer behind ``coefs_``/``intercepts_``.
 
         Writes into ``coefs_``/``intercepts_`` go straight to the buffer; if they were
         replaced by other arrays (to move weights in), those are packed into a new
-        buffer here, so the next fit or prediction uses them.
+        buffer here, so the next fit or prediction uses them. ``writeable`` (for
+        training, which writes in place) copies a read-only buffer, such as that of
+        a model loaded with ``joblib.load(..., mmap_mode="r")``.
         """
         layout = self._layout()
         if not _network.views_are_current(
@@ -238,7 +270,22 @@ class BaseMLP(BaseEstimator):
                 layout, self.coefs_, self.intercepts_, self._params.dtype
             )
             self._set_params_buffer(params, layout)
+        if writeable and not self._params.flags.writeable:
+            self._set_params_buffer(self._params.copy(), layout)
         return self._params
+
+    def _adopt_replaced_weights(self, params):
+        """Make ``params`` (the buffer training writes into) hold the weights of
+        ``coefs_``/``intercepts_`` and be their buffer again, if arrays were put
+        in their place during training."""
+        layout = self._layout()
+        if not _network.views_are_current(
+            params, self.coefs_, self.intercepts_, layout
+        ):
+            params[:] = _network.pack(
+                layout, self.coefs_, self.intercepts_, params.dtype
+            )
+            self._set_params_buffer(params, layout)
 
     def _fit_lbfgs(self, layout, params, X_args, Y, weights):
         grads = np.empty_like(params)
@@ -278,6 +325,9 @@ class BaseMLP(BaseEstimator):
     def _fit_stochastic(
         self, layout, params, training, validation, random_state, incremental
     ):
+        if not hasattr(self, "loss_curve_"):  # the network is an lbfgs fit's
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = Optimizer(
                 self.solver,
@@ -371,6 +421,7 @@ class BaseMLP(BaseEstimator):
         if y_val is None:
             raise ValueError("X_val needs y_val.")
         X_given = X_val
+        check_sparse_structure(X_val)
         X_val = validate_data(
             self,
             X_val,
@@ -378,7 +429,7 @@ class BaseMLP(BaseEstimator):
             reset=False,
             dtype=(np.float64, np.float32),
         )
-        X_val = as_kernel_array(X_val, dtype)
+        X_val = as_kernel_array(X_val, dtype, name="X_val")
         Y_val, y_scorer = self._validation_targets(y_val, X_val.shape[0])
         if Y_val.shape[1] != n_outputs:
             raise ValueError(
@@ -389,7 +440,7 @@ class BaseMLP(BaseEstimator):
         return ValidationSet(
             X=X_given,
             X_args=_network.kernel_input(X_val),
-            Y=np.ascontiguousarray(Y_val, dtype=dtype),
+            Y=as_kernel_array(Y_val, dtype, name="y_val"),
             y=y_scorer,
             sample_weight=sample_weight_val,
         )
@@ -418,6 +469,7 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X):
         """Output-layer activations for X (validated here)."""
         check_is_fitted(self)
+        check_sparse_structure(X)
         X = validate_data(
             self, X, accept_sparse="csr", reset=False, dtype=(np.float64, np.float32)
         )
@@ -561,7 +613,16 @@ class BaseMLP(BaseEstimator):
             estimator.coefs_[0].shape[0],
             *(c.shape[1] for c in estimator.coefs_),
         ]
-        dtype = np.result_type(*estimator.coefs_)
+        n_outputs = estimator.coefs_[-1].shape[1]
+        if n_outputs != estimator.n_outputs_:
+            raise ValueError(
+                f"The estimator's output layer has {n_outputs} units but its "
+                f"n_outputs_ is {estimator.n_outputs_}."
+            )
+        weights = estimator.coefs_ + estimator.intercepts_
+        # The kernels compute in float32 or float64.
+        float32 = all(np.asarray(w).dtype == np.float32 for w in weights)
+        dtype = np.float32 if float32 else np.float64
         params = _network.pack(
             model._layout(), estimator.coefs_, estimator.intercepts_, dtype
         )
@@ -733,6 +794,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         """scikit-learn's checks; returns X, the labels and the binarized targets."""
+        check_sparse_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -981,6 +1043,7 @@ n_outputs_, out_activation_, history_, validation_loss_curve_, best_epoch_
         return "exp" if self.loss == "poisson" else "identity"
 
     def _validate_input(self, X, y, incremental, reset):
+        check_sparse_structure(X)
         X, y = validate_data(
             self,
             X,

@@ -121,6 +121,12 @@ class Optimizer:
         ours.learning_rate = float(optimizer.learning_rate)
         return ours
 
+    def own_writeable_state(self):
+        """Copy state buffers that are read-only (a model loaded with
+        ``joblib.load(..., mmap_mode="r")``): the kernels write into them."""
+        self.states = [s if s.flags.writeable else s.copy() for s in self.states]
+        self._empty = np.empty(0, dtype=self._empty.dtype)
+
     def kernel_args(self):
         """The optimizer's part of a ``train_epoch`` call, in its order."""
         states = self.states + [self._empty] * (2 - len(self.states))
@@ -597,9 +603,12 @@ class EpochLoop:
         self.log.row(record)
 
         self.optimizer.iteration_ends(est.t_)
-        for callback in self.callbacks:
-            if callback(est, record):
-                return f"stopped by callback {getattr(callback, '__name__', callback)}"
+        stopper = next((c for c in self.callbacks if c(est, record)), None)
+        # A callback (or a scorer) may have put new arrays into coefs_ (to clip
+        # weights, say): training goes on from them.
+        est._adopt_replaced_weights(self.params)
+        if stopper is not None:
+            return f"stopped by callback {getattr(stopper, '__name__', stopper)}"
         if est._no_improvement_count > est.n_iter_no_change:
             stop, action = self.optimizer.trigger_stopping()
             if stop:

@@ -288,3 +288,131 @@ def test_sparse_and_dense_edge_shapes_predict_the_same():
             .fit(sp.csr_matrix((5, 4)), [0, 1, 0, 1, 0])
             .predict_proba(sp.csr_matrix((2, 4)))
         ).all()
+
+
+# -- what reaches the kernels, and what a failed call leaves --------------------------
+
+
+def _small_regression():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    return X, X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=60)
+
+
+def test_values_beyond_float32_are_an_error_for_a_float32_model():
+    X, y = _small_regression()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    model.fit(X.astype(np.float32), y)
+    huge = X[:2].copy()
+    huge[0, 0] = 1e39  # finite in float64, infinite in float32
+    for rows in (huge, sp.csr_matrix(huge)):
+        with pytest.raises(ValueError, match="X has values beyond the range"):
+            model.predict(rows)
+    assert np.isfinite(model.predict(X)).all()
+    with pytest.raises(ValueError, match="X_val has values beyond"):
+        model.fit(X.astype(np.float32), y, X_val=huge, y_val=y[:2])
+    with pytest.raises(ValueError, match="y_val has values beyond"):
+        model.fit(X.astype(np.float32), y, X_val=X[:2], y_val=[1e39, 0.0])
+    with pytest.raises(ValueError, match="y has values beyond"):
+        model.fit(X.astype(np.float32), np.r_[1e39, y[1:]])
+
+
+def test_a_fit_failing_its_checks_keeps_the_fitted_model():
+    X, y = _small_regression()
+    labels = (y > 0).astype(int)
+    model = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, labels)
+    predicted = model.predict(X)
+    with pytest.raises(ValueError, match="non-zero|sums to zero"):
+        model.fit(X, np.where(labels == 1, "b", "a"), sample_weight=np.zeros(60))
+    with pytest.raises(ValueError, match="validation set is too small"):
+        model.set_params(early_stopping=True, validation_fraction=0.01).fit(
+            X[:, :3], [0, 1, 2] * 20
+        )
+    assert list(model.classes_) == [0, 1] and model.n_features_in_ == 4
+    np.testing.assert_array_equal(model.predict(X), predicted)
+
+
+def test_weights_a_callback_puts_into_coefs_are_trained_on():
+    X, y = _small_regression()
+
+    def clip(estimator, record):
+        if record["epoch"] == 1:  # new arrays, values unchanged
+            estimator.coefs_ = [np.clip(w, -10, 10) for w in estimator.coefs_]
+
+    plain = MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(X, y)
+    clipped = MLPRegressor(
+        hidden_layer_sizes=(5,), max_iter=30, random_state=0, callbacks=[clip]
+    )
+    clipped.fit(X, y)
+    for a, b in zip(plain.coefs_, clipped.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert clipped.score(X, y) == plain.score(X, y)
+
+
+def test_a_new_network_gets_a_new_optimizer():
+    X, y = _small_regression()
+    model = MLPRegressor(
+        hidden_layer_sizes=(3,), max_iter=5, random_state=0
+    ).partial_fit(X, y)
+    model.set_params(solver="lbfgs", hidden_layer_sizes=(7,)).fit(X, y)
+    model.set_params(solver="adam").partial_fit(X, y)  # not the (3,) net's state
+    fresh = MLPRegressor(
+        hidden_layer_sizes=(7,), max_iter=5, random_state=0, solver="lbfgs"
+    ).fit(X, y)
+    fresh.set_params(solver="adam").partial_fit(X, y)
+    for a, b in zip(model.coefs_, fresh.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_loaded_read_only_trains_on(tmp_path):
+    joblib = pytest.importorskip("joblib")
+    X, y = _small_regression()
+    model = MLPRegressor(
+        hidden_layer_sizes=(5,), solver="sgd", random_state=0
+    ).partial_fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    assert not loaded._params.flags.writeable
+    for est in (model, loaded):
+        est.partial_fit(X, y)
+    for a, b in zip(model.coefs_, loaded.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_from_sklearn_computes_in_float64_unless_all_float32():
+    from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
+
+    X, y = _small_regression()
+    theirs = SklearnMLPRegressor(
+        hidden_layer_sizes=(5,), max_iter=5, random_state=0
+    ).fit(X, y)
+    theirs.coefs_ = [w.astype(np.float16) for w in theirs.coefs_]
+    ours = MLPRegressor.from_sklearn(theirs)
+    assert ours.coefs_[0].dtype == np.float64
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-3)
+    theirs.coefs_[-1] = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="output layer has 2 units"):
+        MLPRegressor.from_sklearn(theirs)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_broken_sparse_structure_is_a_clear_error(fmt):
+    X, y = _small_regression()
+    X[X < 0] = 0
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    broken = sp.random(10, 4, density=0.5, format=fmt, random_state=0)
+    if fmt == "coo":
+        broken.row[3] = -1
+    else:
+        broken.indptr[2] = broken.indptr[3] + 1  # decreasing further on
+    with pytest.raises(ValueError, match="index|indptr"):
+        model.predict(broken)
+    with pytest.raises(ValueError, match="index|indptr"):
+        MLPRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(broken, y[:10])
+
+
+@pytest.mark.parametrize("sizes", [(1.5,), (3, None), (0,)])
+def test_hidden_layer_sizes_must_be_positive_integers(sizes):
+    X, y = _small_regression()
+    with pytest.raises(ValueError, match="positive integers"):
+        MLPRegressor(hidden_layer_sizes=sizes).fit(X, y)
