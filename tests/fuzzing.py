@@ -19,8 +19,11 @@ LAYOUTS = ["C", "F", "strided", "read-only", "list", "csr", "csc", "coo"]
 
 
 @st.composite
-def matrices(draw, n_samples, n_features):
-    values = draw(st.sampled_from(["normal", "huge", "tiny", "zeros", "nan", "inf"]))
+def matrices(draw, n_samples, n_features, valid=False):
+    """X in any dtype, layout and sparse format; ``valid`` keeps to finite numbers
+    of a sane scale."""
+    kinds = ["normal", "zeros"] if valid else ["normal", "huge", "tiny", "zeros"]
+    values = draw(st.sampled_from(kinds + ([] if valid else ["nan", "inf"])))
     rng = np.random.RandomState(draw(st.integers(0, 2**16)))
     X = rng.normal(size=(n_samples, n_features))
     X[rng.uniform(size=X.shape) < draw(st.floats(0, 0.9))] = 0.0  # sparsity
@@ -33,7 +36,7 @@ def matrices(draw, n_samples, n_features):
     elif values in ("nan", "inf"):
         X.flat[rng.randint(X.size)] = np.nan if values == "nan" else np.inf
     dtype = draw(st.sampled_from(DTYPES))
-    if dtype is object and draw(st.booleans()):
+    if dtype is object and not valid and draw(st.booleans()):
         X = np.full(X.shape, "text", dtype=object)
     else:
         X = X.astype(dtype)
@@ -73,6 +76,44 @@ def targets(draw, kind, n_samples):
     if draw(st.booleans()):
         y = np.abs(y)  # valid Poisson counts
     return y.ravel() if y.shape[1] == 1 else y
+
+
+@st.composite
+def valid_fit_cases(draw):
+    """(estimator, X, y, fit keyword arguments) that must fit: finite inputs in any
+    dtype, layout or sparse format, at least two samples of each of two or more
+    classes, non-negative weights that do not sum to zero, settings that cannot
+    diverge on such data and no early stopping (a small split may be refused)."""
+    kind = draw(st.sampled_from(["classifier", "regressor"]))
+    n_samples = draw(st.integers(4, 25))
+    X = draw(matrices(n_samples, draw(st.integers(1, 12)), valid=True))
+    rng = np.random.RandomState(draw(st.integers(0, 2**16)))
+    if kind == "classifier":
+        n_classes = draw(st.integers(2, n_samples // 2))
+        y = rng.permutation(np.arange(n_samples) % n_classes)
+        if draw(st.booleans()):
+            y = np.array([f"c{v}" for v in y])
+        estimator = MLPClassifier
+    else:
+        y = rng.normal(size=n_samples)
+        estimator = MLPRegressor
+    estimator = estimator(
+        hidden_layer_sizes=tuple(draw(st.lists(st.integers(1, 6), max_size=3))),
+        activation=draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        solver=draw(st.sampled_from(["sgd", "adam", "lbfgs"])),
+        alpha=draw(st.sampled_from([0.0, 1e-4])),
+        batch_size=draw(st.sampled_from([1, 2, n_samples + 3, "auto", "full"])),
+        learning_rate_init=draw(st.sampled_from([1e-4, 1e-3, 0.01])),
+        momentum=draw(st.sampled_from([0.0, 0.9])),
+        max_iter=draw(st.integers(1, 3)),
+        random_state=draw(st.integers(0, 3)),
+    )
+    fit_kwargs = {}
+    if draw(st.booleans()):
+        weights = rng.uniform(0.1, 3.0, size=n_samples)
+        weights[: n_samples // 2 : 2] = 0.0
+        fit_kwargs["sample_weight"] = weights
+    return estimator, X, y, fit_kwargs
 
 
 @st.composite
@@ -157,7 +198,9 @@ def _fit_predict(estimator, X, y, fit_kwargs):
         assert ((proba >= 0) & (proba <= 1)).all()
         if estimator.out_activation_ == "softmax":
             np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-3)
-        assert set(np.unique(prediction)) <= set(np.unique(estimator.classes_)) | {0, 1}
+        # multi-label predictions are 0/1 indicators; others are the labels
+        labels = {0, 1} if prediction.ndim == 2 else set(estimator.classes_)
+        assert set(np.unique(prediction)) <= labels
     else:
         assert np.isfinite(prediction).all()
     return "fitted"

@@ -8,6 +8,7 @@ predicting and training like the original; dask-ml's ``Incremental`` trains thro
 """
 
 import logging
+import os
 import pickle
 import runpy
 import warnings
@@ -113,14 +114,14 @@ def test_randomized_search_under_the_dask_backend_scores_like_in_process(client)
 
 
 def _fit(model, X, y):
-    return fit_quietly(model, X, y)
+    return os.getpid(), fit_quietly(model, X, y)
 
 
 def test_fitted_models_travel_between_processes(client, multiclass):
     X, y = multiclass
     local = fit_quietly(small(batch_size=1), X, y)
-    remote = client.submit(_fit, small(batch_size=1), X, y).result()
-    assert remote is not local
+    worker_pid, remote = client.submit(_fit, small(batch_size=1), X, y).result()
+    assert worker_pid != os.getpid()  # fitted in a worker process
     assert np.shares_memory(remote.coefs_[0], remote._params)  # views rebuilt
     np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
     # A model fitted here predicts the same over there ...

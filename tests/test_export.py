@@ -212,8 +212,10 @@ def test_progress_bar_leaves_its_display_out_of_copies(multiclass):
         clone(model),
         copy.deepcopy(model),
     ):
+        assert vars(copied.callbacks[0]) == {"file": None}  # closed, not shared
         copied.partial_fit(X, y, classes=np.unique(y))
         copied.callbacks[0].close()
+    assert hasattr(model.callbacks[0], "_out")  # the original's display is open
     model.callbacks[0].close()
 
 
@@ -259,6 +261,6 @@ def test_onnx_reproduces_regressor(onnx_runtime, regression, counts, loss):
         # skl2onnx (1.20) has no converter for the exp output of loss="poisson":
         # it refuses rather than export a model without it.
         assert loss == "poisson" and "exp" in str(error)
-        return
+        pytest.xfail("skl2onnx has no converter for the exp output (Poisson loss)")
     expected = model.predict(X).reshape(predicted.shape)
     np.testing.assert_allclose(predicted, expected, rtol=1e-4, atol=1e-5)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from fuzzing import check_fit_predict, fit_cases
+from fuzzing import check_fit_predict, fit_cases, valid_fit_cases
 from hypothesis import HealthCheck, given, settings
 
 from fastsgd import MLPClassifier, MLPRegressor
@@ -26,6 +26,17 @@ from fastsgd import MLPClassifier, MLPRegressor
 @given(fit_cases())
 def test_any_input_fits_and_predicts_finite_or_raises_a_clear_error(case):
     check_fit_predict(*case)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(valid_fit_cases())
+def test_valid_input_in_any_form_fits_and_predicts_finite(case):
+    """The other side of the property: nothing valid is refused."""
+    assert check_fit_predict(*case) == "fitted"
 
 
 def _fit_many(seeds, X, y, run):
@@ -107,7 +118,7 @@ def test_a_thousand_fits_and_predictions_do_not_grow_memory():
         f"RSS after warm-up {before / 2**20:.1f} MiB, growth over 1000 fits "
         f"{growth / 2**20:.2f} MiB"
     )
-    assert growth < 16 * 2**20
+    assert growth < 2 * 2**20  # 2 KB a cycle: a copy of X (or more) would show
 
 
 class _EpochAllocations:
@@ -155,8 +166,10 @@ def test_per_epoch_allocations_do_not_depend_on_the_number_of_samples(batch_size
 
 
 def test_divergence_keeps_the_last_finite_weights_and_history():
+    """Three sane epochs, then a warm start at a rate that diverges at once (in
+    epoch 4): the model keeps epoch 3's weights and history."""
     rng = np.random.RandomState(0)
-    X = rng.normal(size=(300, 5)) * 300
+    X = rng.normal(size=(300, 5)) * 10
     y = X @ rng.normal(size=5)
     after_epoch = {}
 
@@ -167,27 +180,24 @@ def test_divergence_keeps_the_last_finite_weights_and_history():
     model = MLPRegressor(
         hidden_layer_sizes=(8,),
         solver="sgd",
-        learning_rate_init=0.01,
+        learning_rate_init=1e-4,
         batch_size=10,
-        max_iter=50,
+        max_iter=3,
+        warm_start=True,
         callbacks=[remember],
         random_state=0,
-    )
-    with pytest.raises(ValueError, match="diverged in epoch") as error:
+    ).fit(X, y)
+    model.set_params(learning_rate_init=10.0, max_iter=50)
+    with pytest.raises(ValueError, match="diverged in epoch 4"):
         model.fit(X, y)
-    bad_epoch = int(str(error.value).split("epoch ")[1].split(":")[0])
-    last_good = bad_epoch - 1
-    assert len(model.history_) == last_good == model.n_iter_
-    if last_good:
-        for a, b in zip(model.coefs_, after_epoch[last_good], strict=True):
-            np.testing.assert_array_equal(a, b)
+    assert len(model.history_) == len(model.loss_curve_) == 3
+    for a, b in zip(model.coefs_, after_epoch[3], strict=True):
+        np.testing.assert_array_equal(a, b)
     # A warm start with a sane learning rate continues from that consistent state.
-    model.set_params(
-        warm_start=True, learning_rate_init=1e-7, max_iter=2, callbacks=None
-    )
+    model.set_params(learning_rate_init=1e-7, max_iter=2, callbacks=None)
     model.fit(X, y)
     assert all(np.isfinite(w).all() for w in model.coefs_ + model.intercepts_)
-    assert len(model.history_) == last_good + 2
+    assert len(model.history_) == 5
 
 
 def _diverging_regressor(callbacks):
@@ -333,20 +343,29 @@ def test_a_fit_failing_its_checks_keeps_the_fitted_model():
 
 
 def test_weights_a_callback_puts_into_coefs_are_trained_on():
+    """Clipping by new arrays trains exactly like clipping in place, and not like
+    no clipping at all."""
     X, y = _small_regression()
 
-    def clip(estimator, record):
-        if record["epoch"] == 1:  # new arrays, values unchanged
-            estimator.coefs_ = [np.clip(w, -10, 10) for w in estimator.coefs_]
+    def replace(estimator, record):
+        if record["epoch"] == 1:
+            estimator.coefs_ = [np.clip(w, -0.1, 0.1) for w in estimator.coefs_]
 
-    plain = MLPRegressor(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(X, y)
-    clipped = MLPRegressor(
-        hidden_layer_sizes=(5,), max_iter=30, random_state=0, callbacks=[clip]
-    )
-    clipped.fit(X, y)
-    for a, b in zip(plain.coefs_, clipped.coefs_, strict=True):
+    def in_place(estimator, record):
+        if record["epoch"] == 1:
+            for w in estimator.coefs_:
+                np.clip(w, -0.1, 0.1, out=w)
+
+    def fit(callbacks):
+        return MLPRegressor(
+            hidden_layer_sizes=(5,), max_iter=30, random_state=0, callbacks=callbacks
+        ).fit(X, y)
+
+    plain, replaced, clipped = fit(None), fit([replace]), fit([in_place])
+    for a, b in zip(replaced.coefs_, clipped.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert clipped.score(X, y) == plain.score(X, y)
+    assert not np.array_equal(replaced.coefs_[0], plain.coefs_[0])
+    assert replaced.score(X, y) == clipped.score(X, y)
 
 
 def test_a_new_network_gets_a_new_optimizer():
