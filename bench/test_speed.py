@@ -1,8 +1,10 @@
 """Training speed per regime x dtype x workload x library (pytest-benchmark).
 
-Each round is one fit; ``extra_info["us_per_sample"]`` is its time per training
-sample. The figures to compare are the ratios within one run:
-``pytest bench --benchmark-group-by=param:workload,param:regime``.
+Each round is one fit, but the libraries' rounds cover different numbers of
+samples (scikit-learn and PyTorch time a few hundred rows at batch 1), so
+pytest-benchmark's round times are not comparable across libraries. Compare
+``extra_info["us_per_sample"]``, the best time per training sample over the rounds
+(``pytest bench --benchmark-json=out.json``), as ``fastsgd bench`` does.
 """
 
 import numpy as np
@@ -27,11 +29,25 @@ def test_training(benchmark, workload, regime, dtype, library):
     run = hb.RUNNERS[library]
     dtype = np.dtype(dtype).type
     run(w, regime, dtype, 1, n=min(n, 256))  # warm-up
-    per_sample = benchmark.pedantic(
-        run, args=(w, regime, dtype, epochs, n), rounds=3, iterations=1
+    timed = best_of(run)
+    benchmark.pedantic(
+        timed, args=(w, regime, dtype, epochs, n), rounds=3, iterations=1
     )
-    benchmark.extra_info["us_per_sample"] = per_sample * 1e6
+    benchmark.extra_info["us_per_sample"] = timed.best * 1e6
     benchmark.extra_info["samples_per_round"] = epochs * n
+
+
+def best_of(run):
+    """``run`` (which returns seconds per sample), keeping the best in the
+    wrapper's ``best``: pytest-benchmark itself keeps only the last round's return
+    value."""
+
+    def timed(*args, **kwargs):
+        per_sample = run(*args, **kwargs)
+        timed.best = min(getattr(timed, "best", np.inf), per_sample)
+        return per_sample
+
+    return timed
 
 
 @pytest.mark.parametrize("tiled", [False, True], ids=["row-loop", "tiled"])
@@ -65,14 +81,15 @@ def test_sparse_text_like(benchmark, case):
     """On-line epoch on the text-like CSR problem (plain SGD, float32)."""
     library, form = case.split()
     n = hb.TEXT["n_samples"] if case == "fastsgd csr" else 500
-    per_sample = benchmark.pedantic(
-        hb.run_text,
+    timed = best_of(hb.run_text)
+    benchmark.pedantic(
+        timed,
         args=(library, n),
         kwargs={"dense": form == "dense"},
         rounds=3,
         iterations=1,
     )
-    benchmark.extra_info["us_per_sample"] = per_sample * 1e6
+    benchmark.extra_info["us_per_sample"] = timed.best * 1e6
 
 
 @pytest.mark.parametrize("batch_size", [1, 8, 32, 1077])

@@ -1050,13 +1050,16 @@ def train_epoch(Layout layout, floating[::1] params, floating[::1] grads,
                 floating[::1] state1, floating[::1] state2, str rule,
                 double learning_rate, double momentum, double beta_1,
                 double beta_2, double epsilon, long long adam_t,
-                bint fused_online=True):
+                bint fused_online=True, bint windowed=True):
     """Train over the rows ``order`` (one epoch, or a segment of one), in place.
 
     Dense input comes in ``X`` (pass an empty ``X_indptr``); CSR input in
     ``X_data``, ``X_indices``, ``X_indptr`` (pass ``X`` of shape (0, n_features)).
     ``batch_size`` 1 runs the fused on-line kernel unless ``fused_online`` is false;
-    larger batches run gemm over chunks of at most ``chunk`` rows. ``state1`` and
+    for plain SGD on dense input it steps the first layer a window of samples at a
+    time unless ``windowed`` is false (the benchmark's like-for-like roofline
+    compares the per-sample sweep); larger batches run gemm over chunks of at most
+    ``chunk`` rows. ``state1`` and
     ``state2`` are the update rule's state (velocity; Adam's moments), empty when
     the rule has none; ``learning_rate`` is Adam's initial rate for ``"adam"``.
 
@@ -1117,7 +1120,7 @@ def train_epoch(Layout layout, floating[::1] params, floating[::1] grads,
     o.t = adam_t
     o.step_lr = learning_rate
     with nogil:
-        if online and d.X != NULL and o.rule == SGD and o.alpha == 0:
+        if online and windowed and d.X != NULL and o.rule == SGD and o.alpha == 0:
             total = online_epoch_window(net, &params[0], &work[0], work.shape[0],
                                         &d, &order[0] if n > 0 else NULL, n, &o)
         elif online:
