@@ -40,15 +40,19 @@ def as_kernel_array(X, dtype, name="X"):
             f"{name} has {X.shape[1]} features; at most {_MAX_DIM} are supported"
         )
     source = X.dtype
+    with np.errstate(over="ignore"):  # an overflowing cast is the error below
+        if sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=dtype, copy=False)
+        else:
+            X = np.ascontiguousarray(X, dtype=dtype)
     if sp.issparse(X):
-        X = sp.csr_matrix(X, dtype=dtype, copy=False)
         X.check_format(full_check=True)
         if not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()
         values = X.data
     else:
-        X = values = np.ascontiguousarray(X, dtype=dtype)
+        values = X
     if (
         np.issubdtype(source, np.floating)
         and np.finfo(source).max > np.finfo(dtype).max

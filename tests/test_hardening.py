@@ -309,6 +309,7 @@ def _small_regression():
     return X, X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=60)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error, not "overflow"
 def test_values_beyond_float32_are_an_error_for_a_float32_model():
     X, y = _small_regression()
     model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
