@@ -84,6 +84,11 @@ def pack(layout, coefs, intercepts, dtype):
             )
         for layer, (src, dst) in enumerate(zip(given, expected, strict=True)):
             src = np.asarray(src)
+            if src.dtype.kind not in "fiu":
+                raise TypeError(
+                    f"{name}[{layer}] holds {src.dtype} values; weights must be real "
+                    "numbers"
+                )
             if src.shape != dst.shape:
                 raise ValueError(
                     f"{name}[{layer}] has shape {src.shape}, expected {dst.shape}"

@@ -436,3 +436,13 @@ def test_hidden_layer_sizes_must_be_positive_integers(sizes):
     X, y = _small_regression()
     with pytest.raises(ValueError, match="positive integers"):
         MLPRegressor(hidden_layer_sizes=sizes).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [complex, str, object])
+def test_weights_put_into_coefs_must_be_real_numbers(dtype):
+    X, y = _small_regression()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    model.fit(X, y)
+    model.coefs_ = [w.astype(dtype) for w in model.coefs_]
+    with pytest.raises(TypeError, match="real numbers"):
+        model.predict(X)
