@@ -150,7 +150,7 @@ class BaseMLP(BaseEstimator):
                 self._check_continuation(X.shape[1], hidden, Y)
                 self._own_writeable_state()
             layout = self._layout()
-            params = self._flat_params(writeable=True)
+            params = self._flat_params()
             X_args = _network.kernel_input(X)
             rows = None
             if validation is None and self.early_stopping and self.solver != "lbfgs":
@@ -184,9 +184,12 @@ class BaseMLP(BaseEstimator):
             raise
 
     def _own_writeable_state(self):
-        """Training writes into the best weights and the optimizer's state in place:
-        a model loaded read-only (``joblib.load(..., mmap_mode="r")``) gets copies
-        (``_flat_params(writeable=True)`` does the same for the weights)."""
+        """Training writes into the weights, the best weights and the optimizer's
+        state in place: a model loaded read-only (``joblib.load(...,
+        mmap_mode="r")``) gets copies."""
+        params = self._flat_params()
+        if not params.flags.writeable:
+            self._set_params_buffer(params.copy(), self._layout())
         if not self._best_params.flags.writeable:
             self._best_params = self._best_params.copy()
         optimizer = getattr(self, "_optimizer", None)
@@ -253,14 +256,12 @@ class BaseMLP(BaseEstimator):
             self.out_activation_,
         )
 
-    def _flat_params(self, writeable=False):
+    def _flat_params(self):
         """The flat buffer behind ``coefs_``/``intercepts_``.
 
         Writes into ``coefs_``/``intercepts_`` go straight to the buffer; if they were
         replaced by other arrays (to move weights in), those are packed into a new
-        buffer here, so the next fit or prediction uses them. ``writeable`` (for
-        training, which writes in place) copies a read-only buffer, such as that of
-        a model loaded with ``joblib.load(..., mmap_mode="r")``.
+        buffer here, so the next fit or prediction uses them.
         """
         layout = self._layout()
         if not _network.views_are_current(
@@ -270,22 +271,15 @@ class BaseMLP(BaseEstimator):
                 layout, self.coefs_, self.intercepts_, self._params.dtype
             )
             self._set_params_buffer(params, layout)
-        if writeable and not self._params.flags.writeable:
-            self._set_params_buffer(self._params.copy(), layout)
         return self._params
 
     def _adopt_replaced_weights(self, params):
         """Make ``params`` (the buffer training writes into) hold the weights of
         ``coefs_``/``intercepts_`` and be their buffer again, if arrays were put
-        in their place during training."""
-        layout = self._layout()
-        if not _network.views_are_current(
-            params, self.coefs_, self.intercepts_, layout
-        ):
-            params[:] = _network.pack(
-                layout, self.coefs_, self.intercepts_, params.dtype
-            )
-            self._set_params_buffer(params, layout)
+        in their place during training (``_flat_params`` packed them elsewhere)."""
+        if self._flat_params() is not params:
+            params[:] = self._params
+            self._set_params_buffer(params, self._layout())
 
     def _fit_lbfgs(self, layout, params, X_args, Y, weights):
         grads = np.empty_like(params)
@@ -445,6 +439,11 @@ class BaseMLP(BaseEstimator):
             sample_weight=sample_weight_val,
         )
 
+    def _sklearns_watch(self):
+        """What scikit-learn's early stopping watches, as ``_monitoring`` records
+        it: (metric name, greater is better)."""
+        return ("accuracy" if is_classifier(self) else "r2", True)
+
     def _reset_monitoring(self, monitor):
         """Start early-stopping bookkeeping afresh when what is monitored changes
         (scikit-learn sets it once, in ``_initialize``, from ``early_stopping``)."""
@@ -555,11 +554,7 @@ class BaseMLP(BaseEstimator):
         estimator._best_coefs, estimator._best_intercepts = _network.param_views(
             layout, self._best_params.copy()
         )
-        sklearns_watch = (
-            ("accuracy" if is_classifier(self) else "r2", True)
-            if self.early_stopping
-            else None
-        )
+        sklearns_watch = self._sklearns_watch() if self.early_stopping else None
         if getattr(self, "_monitoring", None) != sklearns_watch:
             # Another metric or set was watched: scikit-learn starts its own afresh.
             estimator._no_improvement_count = 0
@@ -634,7 +629,7 @@ class BaseMLP(BaseEstimator):
         # A warm start goes on with scikit-learn's early-stopping bookkeeping.
         model._monitoring = None
         if getattr(estimator, "validation_scores_", None) is not None:
-            model._monitoring = ("accuracy" if is_classifier(model) else "r2", True)
+            model._monitoring = model._sklearns_watch()
         model._no_improvement_count = getattr(estimator, "_no_improvement_count", 0)
         if getattr(estimator, "_optimizer", None) is not None:
             model._optimizer = Optimizer.from_sklearn(
