@@ -83,28 +83,94 @@ class BaseMLP(BaseEstimator):
     ):
         """Fit the model to data matrix X and target(s) y.
 
+        Trains for up to ``max_iter`` epochs (``solver="sgd"`` or ``"adam"``), or
+        runs L-BFGS (``solver="lbfgs"``). With ``warm_start=False`` every call
+        starts from new weights drawn from ``random_state``; with
+        ``warm_start=True`` it goes on from the current ones.
+
+        What fastsgd adds to scikit-learn's ``fit`` is a validation set of your
+        own: given ``X_val`` and ``y_val``, the model is scored on them after
+        every epoch (by ``scoring``), training stops when that score stops
+        improving (``n_iter_no_change``, ``tol``), and the best epoch's weights
+        are kept (``restore_best_weights``), whatever ``early_stopping`` says.
+        Without them, ``early_stopping=True`` holds out ``validation_fraction``
+        of the training rows exactly as scikit-learn does, and
+        ``early_stopping=False`` watches the training loss.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data. float32 data trains in float32, anything else in float64.
+            The input data: a dense array of any memory layout (read-only arrays
+            and memory maps included), a pandas DataFrame, a list of lists, or a
+            scipy sparse matrix or array (CSR is used as it is; CSC and COO are
+            converted once). float32 data trains in float32, anything else in
+            float64.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values (class labels in classification, real numbers in
-            regression).
+            The target values: class labels (or a label indicator matrix for
+            multi-label classification) for the classifier, real numbers for the
+            regressor.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative sample weights.
-        X_val, y_val : array-like, default=None
-            A validation set. When given, it is what early stopping monitors
-            (``scoring``, ``n_iter_no_change``, ``tol``) and its best epoch's
-            weights are restored, whatever ``early_stopping`` says; without it,
-            ``early_stopping=True`` holds out ``validation_fraction`` of X.
-            Set ``n_iter_no_change=np.inf`` to watch it without stopping.
+            Non-negative weights of the training samples, as in scikit-learn
+            (each batch's gradient is their weighted sum divided by the sum of
+            their weights). A batch whose weights sum to zero is skipped. With
+            ``batch_size=1`` each step is divided by its own sample's weight, so
+            the weights cancel out (scikit-learn's rule; a warning says so).
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, n_features), \
+default=None
+            Validation data to monitor after each epoch, in place of a split of
+            ``X`` (the names are those of scikit-learn's
+            ``HistGradientBoostingClassifier``). A callable ``scoring`` receives
+            it as passed here, a DataFrame as a DataFrame. In a ``Pipeline``,
+            metadata routing (``set_fit_request(X_val=True, y_val=True)``) and
+            ``Pipeline(..., transform_input=["X_val"])`` transform it with ``X``.
+            Not used by ``solver="lbfgs"``, which runs no epochs (a warning says
+            so).
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, \
+n_outputs), default=None
+            Targets of ``X_val``; required with it. A classifier's validation
+            labels must be among the training classes.
         sample_weight_val : array-like of shape (n_val_samples,), default=None
-            Weights of the validation samples in the monitored score and loss.
+            Weights of the validation samples in the validation loss and the
+            monitored score (passed to a scorer as ``sample_weight=``, to a
+            callable ``scoring`` only when it takes that argument).
 
         Returns
         -------
-        self : object
-            The fitted model.
+        object
+            The fitted estimator itself.
+
+        See Also
+        --------
+        partial_fit : One epoch over the given data, for data in chunks.
+        to_sklearn : The fitted model as a scikit-learn MLP.
+
+        Notes
+        -----
+        A fit that fails on its arguments (a bad ``X_val``, weights, a scorer
+        name) leaves an already fitted model exactly as it was. Ctrl-C during a
+        fit stops after the current epoch with a warning and leaves a usable
+        model (the best epoch's weights when a validation set is watched).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.model_selection import train_test_split
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> X_train, X_val, y_train, y_val = train_test_split(
+        ...     X, y, stratify=y, random_state=0
+        ... )
+        >>> clf = MLPClassifier(
+        ...     (16,), solver="sgd", batch_size=1, learning_rate_init=0.01,
+        ...     momentum=0, scoring="f1_macro", n_iter_no_change=5, random_state=0,
+        ... )
+        >>> clf = clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        >>> len(clf.history_) > clf.best_epoch_  # it went on, then stopped
+        True
+        >>> clf.best_validation_score_ == max(clf.validation_scores_)
+        True
         """
         self._validate_params()
         return self._fit(
@@ -481,6 +547,10 @@ class BaseMLP(BaseEstimator):
     def predict(self, X):
         """Predict using the multi-layer perceptron.
 
+        One forward pass through the network with the fitted weights, in the
+        model's dtype (float32 for a model trained on float32 data). Sparse input
+        is read as CSR, touching only each row's non-zeros in the first layer.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -488,8 +558,26 @@ class BaseMLP(BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted classes or values.
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted classes (a label indicator matrix for multi-label
+            classification), or the predicted values.
+
+        See Also
+        --------
+        MLPClassifier.predict_proba : Probability estimates of a classifier.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = MLPClassifier((8,), solver="sgd", batch_size=1,
+        ...                     learning_rate_init=0.01, max_iter=50,
+        ...                     random_state=0).fit(X, y)
+        >>> clf.predict(X[[0, 50, 100]])
+        array([0, 1, 2])
         """
         return self._predict_from_output(self._forward(X))
 
@@ -522,14 +610,46 @@ class BaseMLP(BaseEstimator):
             self._set_params_buffer(self._params, self._layout())
 
     def to_sklearn(self):
-        """A fitted scikit-learn MLP with the same weights and predictions.
+        """Return a fitted scikit-learn MLP with the same weights and predictions.
 
-        ``batch_size="full"`` becomes ``"auto"`` and fastsgd's extra parameters are
-        dropped: they only matter for fitting.
+        The scikit-learn estimator (``sklearn.neural_network.MLPClassifier`` or
+        ``MLPRegressor``) gets this model's shared parameters, fitted attributes
+        and copies of its weights (float32 weights stay float32), so its
+        predictions are the same. fastsgd's own parameters (``scoring``,
+        ``class_weight``, ``callbacks``, ...) are dropped: they only matter for
+        fitting; ``batch_size="full"`` becomes "auto". The optimizer's state
+        (velocities, Adam's moments and step, the current rate) and the
+        early-stopping bookkeeping go along, so the exported model can
+        warm-start or ``partial_fit`` in scikit-learn as this one would.
+
+        Use it to hand a model to tools that know scikit-learn's MLP, such as
+        skl2onnx for ONNX export.
 
         Returns
         -------
-        estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
+        sklearn.neural_network.MLPClassifier or MLPRegressor
+            A fitted scikit-learn estimator, independent of this model.
+
+        See Also
+        --------
+        from_sklearn : The other way: a fastsgd model from a scikit-learn one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = MLPClassifier((8,), solver="sgd", batch_size=1,
+        ...                     learning_rate_init=0.01, max_iter=50,
+        ...                     random_state=0).fit(X, y)
+        >>> sk = clf.to_sklearn()
+        >>> type(sk).__module__
+        'sklearn.neural_network._multilayer_perceptron'
+        >>> np.allclose(sk.predict_proba(X), clf.predict_proba(X))
+        True
         """
         check_is_fitted(self)
         params = self._flat_params()
@@ -575,17 +695,47 @@ class BaseMLP(BaseEstimator):
 
     @classmethod
     def from_sklearn(cls, estimator):
-        """A fastsgd model with the parameters and weights of a fitted scikit-learn
-        MLP (predictions are the same).
+        """Return a fastsgd model with the weights of a fitted scikit-learn MLP.
+
+        The new model gets the parameters that fastsgd shares with the
+        scikit-learn estimator, its fitted attributes and a copy of its weights
+        (in float32 when all of them are float32, otherwise in float64), so its
+        predictions are the same. The optimizer's state and the early-stopping
+        bookkeeping come along, so that a ``warm_start`` fit or ``partial_fit``
+        goes on as scikit-learn's would. ``history_`` starts empty and
+        ``best_epoch_`` is None: scikit-learn records neither.
 
         Parameters
         ----------
         estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
-            A fitted model of the matching kind.
+            A fitted scikit-learn MLP of the matching kind
+            (``MLPClassifier.from_sklearn`` takes a classifier,
+            ``MLPRegressor.from_sklearn`` a regressor).
 
         Returns
         -------
-        model : MLPClassifier or MLPRegressor
+        MLPClassifier or MLPRegressor
+            A fitted fastsgd model, independent of ``estimator``.
+
+        See Also
+        --------
+        to_sklearn : The other way: a scikit-learn model from a fastsgd one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.neural_network import MLPClassifier as SklearnMLP
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> sk = SklearnMLP((8,), solver="sgd", batch_size=16,
+        ...                 learning_rate_init=0.1, random_state=0).fit(X, y)
+        >>> clf = MLPClassifier.from_sklearn(sk)
+        >>> np.allclose(clf.predict_proba(X), sk.predict_proba(X))
+        True
+        >>> clf = clf.partial_fit(X, y)  # one more epoch, with sgd's velocities
         """
         if not isinstance(estimator, cls._sklearn_class):
             raise TypeError(
@@ -641,80 +791,291 @@ class BaseMLP(BaseEstimator):
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier trained by compiled SGD kernels.
 
-    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: every parameter,
-    default and fitted attribute is scikit-learn's, the same ``random_state`` draws
-    the same initial weights, shuffles and validation split, and one epoch makes
-    the same updates. See scikit-learn's documentation for the shared parameters;
-    what fastsgd adds is below.
+    A drop-in for scikit-learn's ``sklearn.neural_network.MLPClassifier``: every
+    parameter, default and fitted attribute is scikit-learn's, the same
+    ``random_state`` draws the same initial weights, shuffles and
+    early-stopping split, and an epoch from the same weights on the same sample
+    order makes scikit-learn's updates, to floating-point rounding. The epochs
+    run in compiled code (one call per epoch, without the GIL), so the same fit
+    is many times faster, most of all on-line (``batch_size=1``).
+
+    What fastsgd adds: early stopping on any metric (``scoring``) and on a
+    validation set of your own (``fit(X, y, X_val=..., y_val=...)``), the best
+    epoch's weights kept (``restore_best_weights``), a per-epoch log
+    (``verbose``) and record (``history_``), callbacks, class weights,
+    ``batch_size="full"``, float32 training for float32 data, scipy sparse
+    input, and export to and from scikit-learn (``to_sklearn``,
+    ``from_sklearn``).
 
     Parameters
     ----------
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        Width of each hidden layer.
+        The ith element is the number of units in the ith hidden layer; an int
+        is one hidden layer. Widths must be positive integers.
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Hidden activation.
+        Activation of the hidden layers: ``f(x) = x``, the logistic sigmoid,
+        ``tanh`` or ``max(0, x)``.
     solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        The weight optimizer. "sgd" is stochastic gradient descent (with
+        ``momentum``), "adam" is Kingma and Ba's Adam, both run by compiled
+        epoch kernels; "lbfgs" is scipy's L-BFGS-B on the full-batch loss and
+        gradient (computed by the same kernels), which has no epochs: no
+        validation set, ``history_``, ``verbose`` rows or callbacks.
     alpha : float, default=0.0001
-        L2 penalty, scaled by the batch's sample-weight sum as scikit-learn does.
+        Strength of the L2 penalty. As in scikit-learn, ``alpha * W`` (the
+        weights, not the intercepts) is added to a batch's summed gradient,
+        which is then divided by the batch's sample-weight sum.
     batch_size : int, "auto" or "full", default="auto"
-        Samples per update. 1 is on-line training (the fast path); "full" makes
-        one update per epoch over the whole training set.
+        Samples per update for "sgd" and "adam". "auto" is
+        ``min(200, n_samples)``; a size above ``n_samples`` is clipped, with a
+        warning, as in scikit-learn. fastsgd adds "full": one update per epoch
+        over the whole training set (its gradient is summed over row chunks, so
+        memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
+        fastest path (scikit-learn's slowest).
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule for ``solver="sgd"`` (Adam keeps
+        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
+        after each epoch. "adaptive" keeps it until the monitored value (see
+        ``n_iter_no_change``) fails to improve for more than
+        ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
+        1e-6 or less. In fastsgd the monitored value is the one early stopping
+        watches: the ``scoring`` metric on the validation set when there is
+        one, the training loss otherwise.
     learning_rate_init : float, default=0.001
+        The initial learning rate ("sgd" and "adam"), in scikit-learn's
+        convention: the step applies to the mean gradient of a batch.
     power_t : float, default=0.5
+        The exponent of the "invscaling" schedule.
     max_iter : int, default=200
-        Maximum number of epochs.
+        The most epochs a ``fit`` runs ("sgd", "adam"; ``partial_fit`` runs one),
+        or the most L-BFGS iterations ("lbfgs").
     shuffle : bool, default=True
+        Whether to shuffle the training samples before each epoch ("sgd",
+        "adam"); the permutation is the one scikit-learn draws from the same
+        ``random_state``. ``partial_fit`` shuffles within each call's data.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffles and the early-stopping split,
+        drawn by the same calls as scikit-learn's (so the same values). Pass an
+        int for reproducible fits.
     tol : float, default=1e-4
+        Tolerance of the stopping rule, as in scikit-learn: an epoch counts as an
+        improvement when the monitored value beats the best so far by more than
+        ``tol`` (a score must rise, a loss must fall). fastsgd monitors the
+        ``scoring`` metric on the validation set, or the training loss without
+        one. For ``solver="lbfgs"`` it is L-BFGS's gradient tolerance.
     verbose : bool or int, default=False
-        Print one row per epoch (losses, monitored score with ``*`` on the best,
-        learning rate, seconds), then why training stopped.
+        Print one aligned row per epoch as it ends (epoch, training loss,
+        validation loss and monitored score with ``*`` on the best value,
+        learning rate, seconds), then a line saying why training stopped and
+        which epoch's weights were kept. scikit-learn prints one loss per epoch.
+        ``solver="lbfgs"`` prints nothing.
     warm_start : bool, default=False
+        When True, ``fit`` goes on from the weights of the previous fit (which
+        may have been written into ``coefs_`` and ``intercepts_``), with the same
+        classes and layer widths; ``history_`` goes on counting epochs. The
+        optimizer's state starts afresh, as in scikit-learn.
     momentum : float, default=0.9
+        Momentum of the "sgd" updates, between 0 and 1. 0 is plain SGD, the
+        cheapest update; on sparse input with ``alpha=0`` an on-line step then
+        touches only the first-layer weights of the sample's non-zeros.
     nesterovs_momentum : bool, default=True
+        Whether "sgd" with momentum uses Nesterov's momentum.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (when no ``X_val`` is
-        passed to ``fit``) and stop when the monitored score stops improving.
+        Hold out ``validation_fraction`` of the training data as scikit-learn
+        does (the same rows; stratified for binary targets), score it after each
+        epoch and stop when the monitored score stops improving (see
+        ``n_iter_no_change``), keeping the best epoch's weights. Only for "sgd"
+        and "adam", not for ``partial_fit``. A validation set passed to ``fit``
+        as ``X_val``/``y_val`` is monitored in the same way, and no data is held
+        out, whatever this parameter says.
     validation_fraction : float, default=0.1
-    beta_1, beta_2, epsilon : float
-        Adam's parameters.
-    n_iter_no_change : int, default=10
+        The fraction of the training data held out by ``early_stopping`` (when
+        no ``X_val`` is passed to ``fit``), strictly between 0 and 1.
+    beta_1 : float, default=0.9
+        Exponential decay rate of Adam's first-moment estimates, in [0, 1).
+    beta_2 : float, default=0.999
+        Exponential decay rate of Adam's second-moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's value for numerical stability.
+    n_iter_no_change : int or np.inf, default=10
+        Patience ("sgd", "adam"): training stops (or, with
+        ``learning_rate="adaptive"``, the rate is divided by 5) when the
+        monitored value has not improved by more than ``tol`` for more than
+        ``n_iter_no_change`` consecutive epochs. As in scikit-learn, the value
+        is the validation score when a validation set is watched and the
+        training loss otherwise; in fastsgd the score is the ``scoring``
+        metric. ``np.inf`` watches without stopping: every epoch up to
+        ``max_iter`` runs and the best one's weights are still kept.
     max_fun : int, default=15000
-        L-BFGS's limit on loss evaluations.
+        The most loss evaluations L-BFGS may make ("lbfgs" only).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in training, multiplied into the sample weights
-        (not into the validation set's weights).
-    scoring : None, "loss", str or callable, default=None
-        What early stopping monitors on the validation set: None is accuracy (as
-        in scikit-learn), "loss" the validation log loss (lower is better), any
-        scikit-learn scorer name ("f1", "roc_auc", ...) or a callable
-        ``scorer(estimator, X, y)``, given the validation rows as passed to ``fit``
-        (and their weights as ``sample_weight=`` when it takes them); higher is
-        better for scorers.
+        (not into the validation samples' weights). A dict maps classes to
+        weights (missing classes weigh 1); "balanced" weighs each class by
+        ``n_samples / (n_classes * count)``, and is refused by ``partial_fit``,
+        which cannot know later chunks' class counts. Not in scikit-learn's
+        MLP. Like sample weights, class weights cancel out of on-line steps
+        (``batch_size=1``).
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation set, and what
+        ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
+        None is scikit-learn's choice, accuracy. "loss" is the validation log
+        loss (lower is better). Any scikit-learn scorer name ("f1",
+        "f1_macro", "roc_auc", "balanced_accuracy", "neg_log_loss", ...)
+        is computed from one compiled forward pass over the validation set per
+        epoch. A callable ``scorer(estimator, X, y)`` is given the fitted
+        estimator in its current state and the validation set as it was passed
+        to ``fit`` (and ``sample_weight=`` when it takes that argument). Higher
+        is better, except for "loss". Not in scikit-learn's MLP.
     restore_best_weights : bool, default=True
-        After a fit that monitored a validation set, keep the best epoch's weights.
-    callbacks : list of callables, default=None
-        ``callback(estimator, record)`` after each epoch; returning True stops
-        training. See :mod:`fastsgd.callbacks`.
+        After a fit that monitored a validation set, keep the weights of the best
+        epoch (``best_epoch_``), as scikit-learn does; False keeps the last
+        epoch's. Without a validation set the last epoch's weights are kept
+        either way. Not in scikit-learn's MLP.
+    callbacks : list of callable, default=None
+        Functions ``callback(estimator, record)`` called after each epoch with
+        that epoch's ``history_`` record; one that returns True stops training.
+        A callback may write into ``coefs_`` and ``intercepts_``, or put new
+        arrays there: training goes on from them. A callback that has
+        ``on_train_begin(estimator)`` or ``on_train_end(estimator)`` methods has
+        them called around each ``fit`` (not around ``partial_fit`` calls).
+        See :class:`fastsgd.callbacks.ProgressBar`. Not in scikit-learn's MLP.
 
     Attributes
     ----------
-    classes_, loss_, best_loss_, loss_curve_, validation_scores_,
-    best_validation_score_, t_, coefs_, intercepts_, n_features_in_,
-    feature_names_in_, n_iter_, n_layers_, n_outputs_, out_activation_
-        As in scikit-learn. ``coefs_`` and ``intercepts_`` are views into one
-        parameter buffer: writing into them changes the model.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (for multi-label targets, the label columns).
+    loss_ : float
+        The training loss of the last epoch (or of L-BFGS's last point): the
+        mean log loss plus the L2 penalty, each batch's loss computed before its
+        update, as in scikit-learn.
+    best_loss_ : float or None
+        The smallest value in ``loss_curve_`` when no validation set is watched;
+        None when one is (see ``best_validation_score_``).
+    loss_curve_ : list of float
+        The training loss of each epoch ("sgd", "adam").
+    validation_scores_ : list of float or None
+        The monitored score (``scoring``) on the validation set after each
+        epoch, or None when no validation set is watched. scikit-learn records
+        accuracy on its own split; fastsgd records the ``scoring`` metric (the
+        validation loss for "loss") on the set it watched. An epoch whose
+        outputs are not finite scores NaN.
+    best_validation_score_ : float or None
+        The best value in ``validation_scores_`` (the largest, or the smallest
+        for ``scoring="loss"``), or None when no validation set is watched.
+    t_ : int
+        The number of training samples seen by the solver (over ``partial_fit``
+        calls and warm starts).
+    coefs_ : list of ndarray
+        ``coefs_[i]``, of shape ``(fan_in, fan_out)``, is the weight matrix from
+        layer i to layer i + 1. Views into one flat parameter buffer: writing
+        into them in place changes the model (the next ``fit`` with
+        ``warm_start=True`` starts from it), and so does putting new arrays in
+        the list. float32 for a model trained on float32 data.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]``, of shape ``(fan_out,)``, is the bias vector of layer
+        i + 1; views into the same buffer as ``coefs_``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``; defined only when ``X`` has
+        feature names that are all strings.
+    n_iter_ : int
+        The number of epochs the last ``fit`` ran (1 after ``partial_fit``), or
+        L-BFGS's number of iterations.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units: 1 for binary targets, one per class for
+        multi-class and per label for multi-label targets.
+    out_activation_ : str
+        The output activation: "softmax" for multi-class targets, "logistic"
+        for binary and multi-label ones.
     history_ : list of dict
-        One record per epoch: ``epoch``, ``train_loss``, ``valid_loss`` and
-        ``valid_score`` (with a validation set), ``learning_rate``, ``seconds``,
-        ``is_best``.
+        One record per epoch, in order: ``epoch`` (counted from 1 over warm
+        starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
+        ``valid_score`` (when a validation set is watched), ``learning_rate``
+        (the schedule's rate for that epoch; Adam's ``learning_rate_init``),
+        ``seconds`` (the epoch's wall time, scoring included) and ``is_best``
+        (whether it improved on the best so far). ``pandas.DataFrame(history_)``
+        makes a table of it. Not in scikit-learn's MLP.
     validation_loss_curve_ : list of float
-        Validation loss per epoch (no L2 term).
+        The validation loss after each epoch (the mean log loss, weighted by
+        ``sample_weight_val``, without the L2 penalty), empty when no validation
+        set is watched. Not in scikit-learn's MLP.
     best_epoch_ : int or None
-        The epoch with the best monitored value (validation score, or training loss
-        without a validation set); its weights are the model's when a validation
-        set was monitored and ``restore_best_weights`` is True.
+        The epoch (as numbered in ``history_``) with the best monitored value:
+        the validation score when a validation set is watched, otherwise the
+        training loss. Its weights are the model's after a fit that watched a
+        validation set with ``restore_best_weights=True``. None when no epoch
+        improved on the start or the solver is "lbfgs". Not in scikit-learn's
+        MLP.
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer perceptron regressor trained by the same kernels.
+    fastsgd.callbacks.ProgressBar : A progress display for long fits.
+    sklearn.neural_network.MLPClassifier : The scikit-learn estimator this one
+        stands in for.
+
+    Notes
+    -----
+    Where fastsgd differs from scikit-learn on purpose:
+
+    - At ``batch_size=1`` scikit-learn's update divides a sample's gradient by
+      its own weight, so sample and class weights cancel out of on-line steps.
+      fastsgd keeps that rule but warns when weights are passed with
+      ``batch_size=1``.
+    - A batch whose weights sum to zero is skipped (scikit-learn raises
+      ``ZeroDivisionError``); negative sample weights are rejected.
+    - A ``fit`` that fails on its arguments leaves an already fitted model
+      exactly as it was. A float32 model refuses float64 values beyond
+      float32's range instead of computing with infinities.
+    - Divergence (non-finite weights or loss) is checked after every epoch.
+      Without a watched validation set it raises a ``ValueError`` naming the
+      epoch, and the model keeps its last finite weights. With one, training
+      ends as in scikit-learn: the best epoch's weights stay, NaN is recorded
+      as the last validation score, and a warning names the epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from fastsgd import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X, y, stratify=y, random_state=0
+    ... )
+    >>> clf = MLPClassifier(
+    ...     (8,), solver="sgd", batch_size=1, learning_rate_init=0.01,
+    ...     max_iter=50, random_state=0,
+    ... ).fit(X_train, y_train)
+    >>> clf.predict(X_test[7:10])
+    array([0, 1, 2])
+    >>> clf.predict_proba(X_test[7:10]).shape
+    (3, 3)
+    >>> clf.score(X_test, y_test) > 0.9
+    True
+
+    Early stopping on macro-averaged F1 over a validation split of your own,
+    printing each epoch:
+
+    >>> X_fit, X_val, y_fit, y_val = train_test_split(
+    ...     X_train, y_train, stratify=y_train, random_state=0
+    ... )
+    >>> clf = MLPClassifier(  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    ...     (8,), solver="sgd", batch_size=1, learning_rate_init=0.01,
+    ...     scoring="f1_macro", n_iter_no_change=3, verbose=1, random_state=0,
+    ... ).fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+    epoch    train_loss    valid_loss    valid_f1_macro    lr    seconds
+        1  ...
+    Stopped after epoch ...: valid_f1_macro did not improve by more than tol=0.0001
+    for 3 consecutive epochs. Restored the weights of epoch ...
+    >>> clf.history_[clf.best_epoch_ - 1]["is_best"]
+    True
     """
 
     _sklearn_class = SklearnMLPClassifier
@@ -880,21 +1241,61 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.
 
+        For data that comes in chunks (a memory map, a stream, a dask array):
+        each call is one epoch over its chunk, and the optimizer's state
+        (velocities, Adam's moments, the learning rate) carries over from call to
+        call. With ``shuffle=False`` and chunk sizes that are multiples of
+        ``batch_size``, one pass over the chunks makes the updates of
+        ``fit(X, y)`` with ``max_iter=1`` on their concatenation. Batches never
+        straddle chunks; ``shuffle=True`` shuffles within each chunk.
+
+        Each call adds a record to ``history_`` and calls ``callbacks`` (without
+        their ``on_train_begin``/``on_train_end``); the training loss is
+        monitored as by ``fit`` without a validation set. Only for
+        ``solver="sgd"`` and ``"adam"``, and not with ``early_stopping=True``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
-        y : array-like of shape (n_samples,)
-            The target values.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            The target labels (a label indicator matrix for multi-label
+            classification).
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-        classes : array of shape (n_classes,), default=None
-            Classes across all calls to partial_fit; required on the first call.
+            Non-negative weights of the samples, as for ``fit``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class across all calls; required on the first call (it sets
+            ``classes_``), ignored on later ones. A ``class_weight`` dict is
+            applied over these classes; ``class_weight="balanced"`` is refused.
 
         Returns
         -------
-        self : object
-            Trained MLP model.
+        object
+            The updated estimator itself.
+
+        See Also
+        --------
+        fit : Train for up to ``max_iter`` epochs, with early stopping.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> rng = np.random.RandomState(0)
+        >>> order = rng.permutation(len(y))  # chunks in random order
+        >>> clf = MLPClassifier((8,), solver="sgd", batch_size=1,
+        ...                     learning_rate_init=0.01, random_state=0)
+        >>> for epoch in range(10):
+        ...     for chunk in np.array_split(order, 3):
+        ...         clf = clf.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+        >>> len(clf.history_)  # one record per call
+        30
+        >>> clf.score(X, y) > 0.9
+        True
         """
         self._validate_params()
         if _check_partial_fit_first_call(self, classes):
@@ -908,6 +1309,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X):
         """Probability estimates.
 
+        The network's outputs: softmax probabilities for multi-class targets;
+        for binary targets the single logistic output ``p`` as the two columns
+        ``1 - p`` and ``p``; for multi-label targets one logistic output per
+        label (they need not sum to one).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -915,14 +1321,39 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        y_prob : ndarray of shape (n_samples, n_classes)
-            The probability of each class, in the order of ``classes_``.
+        ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``, in the
+            model's dtype.
+
+        See Also
+        --------
+        predict : The most probable classes.
+        predict_log_proba : The logarithm of these probabilities.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = MLPClassifier((8,), solver="sgd", batch_size=1,
+        ...                     learning_rate_init=0.01, max_iter=50,
+        ...                     random_state=0).fit(X, y)
+        >>> proba = clf.predict_proba(X[:2])
+        >>> proba.shape
+        (2, 3)
+        >>> proba.sum(axis=1).round(6)
+        array([1., 1.])
         """
         return self._proba_from_output(self._forward(X))
 
     def predict_log_proba(self, X):
         """Log of probability estimates.
 
+        The natural logarithm of :meth:`predict_proba`, computed in place on its
+        result.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -930,8 +1361,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
         Returns
         -------
-        log_y_prob : ndarray of shape (n_samples, n_classes)
-            ``log(predict_proba(X))``.
+        ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, in the order of ``classes_``.
+
+        See Also
+        --------
+        predict_proba : The probabilities themselves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> clf = MLPClassifier((8,), solver="sgd", batch_size=1,
+        ...                     learning_rate_init=0.01, max_iter=50,
+        ...                     random_state=0).fit(X, y)
+        >>> np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X))
+        True
         """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
@@ -945,28 +1394,273 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor trained by compiled SGD kernels.
 
-    A drop-in for :class:`sklearn.neural_network.MLPRegressor`, with the same
-    additions as :class:`MLPClassifier` (but no ``class_weight``). ``scoring=None``
-    monitors R²; ``"loss"`` the validation loss (half squared error, or half Poisson
-    deviance).
+    A drop-in for scikit-learn's ``sklearn.neural_network.MLPRegressor``: every
+    parameter, default and fitted attribute is scikit-learn's, the same
+    ``random_state`` draws the same initial weights, shuffles and
+    early-stopping split, and an epoch from the same weights on the same sample
+    order makes scikit-learn's updates, to floating-point rounding. The epochs
+    run in compiled code (one call per epoch, without the GIL), so the same fit
+    is many times faster, most of all on-line (``batch_size=1``).
+
+    What fastsgd adds, as for :class:`MLPClassifier` (class weights aside):
+    early stopping on any metric (``scoring``) and on a validation set of your
+    own (``fit(X, y, X_val=..., y_val=...)``), the best epoch's weights kept
+    (``restore_best_weights``), a per-epoch log (``verbose``) and record
+    (``history_``), callbacks, ``batch_size="full"``, float32 training for
+    float32 data, scipy sparse input, and export to and from scikit-learn
+    (``to_sklearn``, ``from_sklearn``).
 
     Parameters
     ----------
     loss : {"squared_error", "poisson"}, default="squared_error"
-        The loss; "poisson" uses an exp output.
-    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
-learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, \
-warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, \
-beta_1, beta_2, epsilon, n_iter_no_change, max_fun, scoring, restore_best_weights, \
-callbacks
-        As for :class:`MLPClassifier`.
+        The loss to minimise: half the mean squared error with an identity
+        output, or half the Poisson deviance with an exp output (for
+        non-negative targets such as counts), as in scikit-learn.
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer; an int
+        is one hidden layer. Widths must be positive integers.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers: ``f(x) = x``, the logistic sigmoid,
+        ``tanh`` or ``max(0, x)``.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        The weight optimizer. "sgd" is stochastic gradient descent (with
+        ``momentum``), "adam" is Kingma and Ba's Adam, both run by compiled
+        epoch kernels; "lbfgs" is scipy's L-BFGS-B on the full-batch loss and
+        gradient (computed by the same kernels), which has no epochs: no
+        validation set, ``history_``, ``verbose`` rows or callbacks.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty. As in scikit-learn, ``alpha * W`` (the
+        weights, not the intercepts) is added to a batch's summed gradient,
+        which is then divided by the batch's sample-weight sum.
+    batch_size : int, "auto" or "full", default="auto"
+        Samples per update for "sgd" and "adam". "auto" is
+        ``min(200, n_samples)``; a size above ``n_samples`` is clipped, with a
+        warning, as in scikit-learn. fastsgd adds "full": one update per epoch
+        over the whole training set (its gradient is summed over row chunks, so
+        memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
+        fastest path (scikit-learn's slowest).
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule for ``solver="sgd"`` (Adam keeps
+        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
+        after each epoch. "adaptive" keeps it until the monitored value (see
+        ``n_iter_no_change``) fails to improve for more than
+        ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
+        1e-6 or less. In fastsgd the monitored value is the one early stopping
+        watches: the ``scoring`` metric on the validation set when there is
+        one, the training loss otherwise.
+    learning_rate_init : float, default=0.001
+        The initial learning rate ("sgd" and "adam"), in scikit-learn's
+        convention: the step applies to the mean gradient of a batch.
+    power_t : float, default=0.5
+        The exponent of the "invscaling" schedule.
+    max_iter : int, default=200
+        The most epochs a ``fit`` runs ("sgd", "adam"; ``partial_fit`` runs one),
+        or the most L-BFGS iterations ("lbfgs").
+    shuffle : bool, default=True
+        Whether to shuffle the training samples before each epoch ("sgd",
+        "adam"); the permutation is the one scikit-learn draws from the same
+        ``random_state``. ``partial_fit`` shuffles within each call's data.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffles and the early-stopping split,
+        drawn by the same calls as scikit-learn's (so the same values). Pass an
+        int for reproducible fits.
+    tol : float, default=1e-4
+        Tolerance of the stopping rule, as in scikit-learn: an epoch counts as an
+        improvement when the monitored value beats the best so far by more than
+        ``tol`` (a score must rise, a loss must fall). fastsgd monitors the
+        ``scoring`` metric on the validation set, or the training loss without
+        one. For ``solver="lbfgs"`` it is L-BFGS's gradient tolerance.
+    verbose : bool or int, default=False
+        Print one aligned row per epoch as it ends (epoch, training loss,
+        validation loss and monitored score with ``*`` on the best value,
+        learning rate, seconds), then a line saying why training stopped and
+        which epoch's weights were kept. scikit-learn prints one loss per epoch.
+        ``solver="lbfgs"`` prints nothing.
+    warm_start : bool, default=False
+        When True, ``fit`` goes on from the weights of the previous fit (which
+        may have been written into ``coefs_`` and ``intercepts_``), with the same
+        layer widths; ``history_`` goes on counting epochs. The
+        optimizer's state starts afresh, as in scikit-learn.
+    momentum : float, default=0.9
+        Momentum of the "sgd" updates, between 0 and 1. 0 is plain SGD, the
+        cheapest update; on sparse input with ``alpha=0`` an on-line step then
+        touches only the first-layer weights of the sample's non-zeros.
+    nesterovs_momentum : bool, default=True
+        Whether "sgd" with momentum uses Nesterov's momentum.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data as scikit-learn
+        does (the same rows), score it after each
+        epoch and stop when the monitored score stops improving (see
+        ``n_iter_no_change``), keeping the best epoch's weights. Only for "sgd"
+        and "adam", not for ``partial_fit``. A validation set passed to ``fit``
+        as ``X_val``/``y_val`` is monitored in the same way, and no data is held
+        out, whatever this parameter says.
+    validation_fraction : float, default=0.1
+        The fraction of the training data held out by ``early_stopping`` (when
+        no ``X_val`` is passed to ``fit``), strictly between 0 and 1.
+    beta_1 : float, default=0.9
+        Exponential decay rate of Adam's first-moment estimates, in [0, 1).
+    beta_2 : float, default=0.999
+        Exponential decay rate of Adam's second-moment estimates, in [0, 1).
+    epsilon : float, default=1e-8
+        Adam's value for numerical stability.
+    n_iter_no_change : int or np.inf, default=10
+        Patience ("sgd", "adam"): training stops (or, with
+        ``learning_rate="adaptive"``, the rate is divided by 5) when the
+        monitored value has not improved by more than ``tol`` for more than
+        ``n_iter_no_change`` consecutive epochs. As in scikit-learn, the value
+        is the validation score when a validation set is watched and the
+        training loss otherwise; in fastsgd the score is the ``scoring``
+        metric. ``np.inf`` watches without stopping: every epoch up to
+        ``max_iter`` runs and the best one's weights are still kept.
+    max_fun : int, default=15000
+        The most loss evaluations L-BFGS may make ("lbfgs" only).
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation set, and what
+        ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
+        None is scikit-learn's choice, R². "loss" is the validation loss
+        (``loss``, lower is better). Any scikit-learn scorer name
+        ("neg_mean_squared_error", "neg_mean_absolute_error",
+        "neg_mean_poisson_deviance", ...) is computed from one compiled
+        forward pass over the validation set per epoch. A callable
+        ``scorer(estimator, X, y)`` is given the fitted estimator in its
+        current state and the validation set as it was passed to ``fit`` (and
+        ``sample_weight=`` when it takes that argument). Higher is better,
+        except for "loss". Not in scikit-learn's MLP.
+    restore_best_weights : bool, default=True
+        After a fit that monitored a validation set, keep the weights of the best
+        epoch (``best_epoch_``), as scikit-learn does; False keeps the last
+        epoch's. Without a validation set the last epoch's weights are kept
+        either way. Not in scikit-learn's MLP.
+    callbacks : list of callable, default=None
+        Functions ``callback(estimator, record)`` called after each epoch with
+        that epoch's ``history_`` record; one that returns True stops training.
+        A callback may write into ``coefs_`` and ``intercepts_``, or put new
+        arrays there: training goes on from them. A callback that has
+        ``on_train_begin(estimator)`` or ``on_train_end(estimator)`` methods has
+        them called around each ``fit`` (not around ``partial_fit`` calls).
+        See :class:`fastsgd.callbacks.ProgressBar`. Not in scikit-learn's MLP.
 
     Attributes
     ----------
-    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, \
-t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_, n_layers_, \
-n_outputs_, out_activation_, history_, validation_loss_curve_, best_epoch_
-        As for :class:`MLPClassifier`.
+    loss_ : float
+        The training loss of the last epoch (or of L-BFGS's last point): the
+        ``loss`` plus the L2 penalty, each batch's loss computed before its
+        update, as in scikit-learn.
+    best_loss_ : float or None
+        The smallest value in ``loss_curve_`` when no validation set is watched;
+        None when one is (see ``best_validation_score_``).
+    loss_curve_ : list of float
+        The training loss of each epoch ("sgd", "adam").
+    validation_scores_ : list of float or None
+        The monitored score (``scoring``) on the validation set after each
+        epoch, or None when no validation set is watched. scikit-learn records
+        R² on its own split; fastsgd records the ``scoring`` metric (the
+        validation loss for "loss") on the set it watched. An epoch whose
+        outputs are not finite scores NaN.
+    best_validation_score_ : float or None
+        The best value in ``validation_scores_`` (the largest, or the smallest
+        for ``scoring="loss"``), or None when no validation set is watched.
+    t_ : int
+        The number of training samples seen by the solver (over ``partial_fit``
+        calls and warm starts).
+    coefs_ : list of ndarray
+        ``coefs_[i]``, of shape ``(fan_in, fan_out)``, is the weight matrix from
+        layer i to layer i + 1. Views into one flat parameter buffer: writing
+        into them in place changes the model (the next ``fit`` with
+        ``warm_start=True`` starts from it), and so does putting new arrays in
+        the list. float32 for a model trained on float32 data.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]``, of shape ``(fan_out,)``, is the bias vector of layer
+        i + 1; views into the same buffer as ``coefs_``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``; defined only when ``X`` has
+        feature names that are all strings.
+    n_iter_ : int
+        The number of epochs the last ``fit`` ran (1 after ``partial_fit``), or
+        L-BFGS's number of iterations.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of outputs: the number of target columns.
+    out_activation_ : str
+        The output activation: "identity", or "exp" for ``loss="poisson"``.
+    history_ : list of dict
+        One record per epoch, in order: ``epoch`` (counted from 1 over warm
+        starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
+        ``valid_score`` (when a validation set is watched), ``learning_rate``
+        (the schedule's rate for that epoch; Adam's ``learning_rate_init``),
+        ``seconds`` (the epoch's wall time, scoring included) and ``is_best``
+        (whether it improved on the best so far). ``pandas.DataFrame(history_)``
+        makes a table of it. Not in scikit-learn's MLP.
+    validation_loss_curve_ : list of float
+        The validation loss after each epoch (``loss``, weighted by
+        ``sample_weight_val``, without the L2 penalty), empty when no validation
+        set is watched. Not in scikit-learn's MLP.
+    best_epoch_ : int or None
+        The epoch (as numbered in ``history_``) with the best monitored value:
+        the validation score when a validation set is watched, otherwise the
+        training loss. Its weights are the model's after a fit that watched a
+        validation set with ``restore_best_weights=True``. None when no epoch
+        improved on the start or the solver is "lbfgs". Not in scikit-learn's
+        MLP.
+
+    See Also
+    --------
+    MLPClassifier : Multi-layer perceptron classifier trained by the same
+        kernels.
+    fastsgd.callbacks.ProgressBar : A progress display for long fits.
+    sklearn.neural_network.MLPRegressor : The scikit-learn estimator this one
+        stands in for.
+
+    Notes
+    -----
+    Where fastsgd differs from scikit-learn on purpose:
+
+    - At ``batch_size=1`` scikit-learn's update divides a sample's gradient by
+      its own weight, so sample weights cancel out of on-line steps. fastsgd
+      keeps that rule but warns when weights are passed with ``batch_size=1``.
+    - A batch whose weights sum to zero is skipped (scikit-learn raises
+      ``ZeroDivisionError``); negative sample weights are rejected.
+    - A ``fit`` that fails on its arguments leaves an already fitted model
+      exactly as it was. A float32 model refuses float64 values beyond
+      float32's range instead of computing with infinities.
+    - ``partial_fit`` is unavailable for ``solver="lbfgs"`` (scikit-learn
+      exposes it and runs a full L-BFGS fit).
+    - Divergence (non-finite weights or loss) is checked after every epoch.
+      Without a watched validation set it raises a ``ValueError`` naming the
+      epoch, and the model keeps its last finite weights. With one, training
+      ends as in scikit-learn: the best epoch's weights stay, NaN is recorded
+      as the last validation score, and a warning names the epoch.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastsgd import MLPRegressor
+    >>> X, y = make_friedman1(n_samples=400, noise=0.5, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> reg = MLPRegressor(
+    ...     hidden_layer_sizes=(16,), solver="sgd", batch_size=1,
+    ...     learning_rate_init=0.001, early_stopping=True, random_state=0,
+    ... ).fit(X_train, y_train)
+    >>> reg.predict(X_test[:2]).shape
+    (2,)
+    >>> reg.best_validation_score_ == max(reg.validation_scores_)  # R² here
+    True
+    >>> reg.score(X_test, y_test) > 0.9
+    True
+
+    Each epoch's record (``pandas.DataFrame(reg.history_)`` makes a table):
+
+    >>> list(reg.history_[0])  # doctest: +NORMALIZE_WHITESPACE
+    ['epoch', 'train_loss', 'valid_loss', 'valid_score', 'learning_rate',
+     'seconds', 'is_best']
+    >>> reg.history_[reg.best_epoch_ - 1]["is_best"]
+    True
     """
 
     _sklearn_class = SklearnMLPRegressor
@@ -1080,19 +1774,54 @@ n_outputs_, out_activation_, history_, validation_loss_curve_, best_epoch_
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single epoch over the given data.
 
+        For data that comes in chunks (a memory map, a stream, a dask array):
+        each call is one epoch over its chunk, and the optimizer's state
+        (velocities, Adam's moments, the learning rate) carries over from call to
+        call. With ``shuffle=False`` and chunk sizes that are multiples of
+        ``batch_size``, one pass over the chunks makes the updates of
+        ``fit(X, y)`` with ``max_iter=1`` on their concatenation. Batches never
+        straddle chunks; ``shuffle=True`` shuffles within each chunk.
+
+        Each call adds a record to ``history_`` and calls ``callbacks`` (without
+        their ``on_train_begin``/``on_train_end``); the training loss is
+        monitored as by ``fit`` without a validation set. Only for
+        ``solver="sgd"`` and ``"adam"`` (scikit-learn's regressor also offers it
+        for "lbfgs", as a full fit), and not with ``early_stopping=True``.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
+            Non-negative weights of the samples, as for ``fit``.
 
         Returns
         -------
-        self : object
-            Trained MLP model.
+        object
+            The updated estimator itself.
+
+        See Also
+        --------
+        fit : Train for up to ``max_iter`` epochs, with early stopping.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_friedman1
+        >>> from fastsgd import MLPRegressor
+        >>> X, y = make_friedman1(n_samples=400, noise=0.5, random_state=0)
+        >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="sgd",
+        ...                    batch_size=1, learning_rate_init=0.001,
+        ...                    random_state=0)
+        >>> for epoch in range(20):
+        ...     for chunk in np.array_split(np.arange(len(y)), 4):
+        ...         reg = reg.partial_fit(X[chunk], y[chunk])
+        >>> reg.t_  # samples seen
+        8000
+        >>> reg.score(X, y) > 0.8
+        True
         """
         self._validate_params()
         return self._fit(X, y, sample_weight, None, None, None, incremental=True)

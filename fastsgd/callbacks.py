@@ -2,7 +2,24 @@
 
 A callback is any callable ``callback(estimator, record)`` run after each epoch, with
 the epoch's ``history_`` record; returning True stops training. A callback may also
-define ``on_train_begin(estimator)`` and ``on_train_end(estimator)``.
+define ``on_train_begin(estimator)`` and ``on_train_end(estimator)``, which ``fit``
+calls around its epochs (``partial_fit`` does not).
+
+Examples
+--------
+A custom rule: stop once the training loss is below 0.1.
+
+>>> from sklearn.datasets import load_iris
+>>> from sklearn.preprocessing import StandardScaler
+>>> from fastsgd import MLPClassifier
+>>> X, y = load_iris(return_X_y=True)
+>>> X = StandardScaler().fit_transform(X)
+>>> def low_loss(estimator, record):
+...     return record["train_loss"] < 0.1
+>>> clf = MLPClassifier((8,), solver="sgd", batch_size=1, learning_rate_init=0.01,
+...                     max_iter=100, callbacks=[low_loss], random_state=0)
+>>> clf.fit(X, y).history_[-1]["train_loss"] < 0.1
+True
 """
 
 import sys
@@ -13,28 +30,70 @@ __all__ = ["ProgressBar"]
 class ProgressBar:
     """A progress display for long fits.
 
-    Uses a tqdm bar when tqdm is installed (``pip install "fastsgd[progress]"``),
+    Uses a tqdm bar when tqdm is installed (``pip install ".[progress]"``),
     otherwise one line on standard error, rewritten in place after every epoch.
-    A ``fit`` opens and closes its own display; under ``partial_fit`` one display
-    counts the calls (each is an epoch) until :meth:`close`.
+    Each epoch shows the training loss and, when a validation set is watched,
+    the monitored score and the best epoch so far. A ``fit`` opens and closes
+    its own display; under ``partial_fit`` one display counts the calls (each is
+    an epoch) until :meth:`close`. A copy, a clone or a pickle of a progress
+    bar starts closed.
+
+    Pass it in ``callbacks``; it never stops training.
 
     Parameters
     ----------
     file : file-like, default=None
         Where to write; None means ``sys.stderr`` at the time of the fit.
 
+    See Also
+    --------
+    fastsgd.MLPClassifier : Its ``callbacks`` parameter takes this display.
+
     Examples
     --------
+    >>> import io
+    >>> from sklearn.datasets import load_iris
     >>> from fastsgd import MLPClassifier
     >>> from fastsgd.callbacks import ProgressBar
-    >>> clf = MLPClassifier(max_iter=50, callbacks=[ProgressBar()])
+    >>> X, y = load_iris(return_X_y=True)
+    >>> out = io.StringIO()  # where the display goes (default: standard error)
+    >>> clf = MLPClassifier((8,), solver="sgd", learning_rate_init=0.01,
+    ...                     n_iter_no_change=2, random_state=0,
+    ...                     callbacks=[ProgressBar(out)])
+    >>> clf = clf.fit(X, y)
+    >>> "epoch" in out.getvalue()
+    True
     """
 
     def __init__(self, file=None):
         self.file = file
 
     def on_train_begin(self, estimator, total=None):
-        """Open the display; ``total`` epochs at most (``max_iter`` for ``fit``)."""
+        """Open the display, closing one that is still open.
+
+        ``fit`` calls it before its first epoch; under ``partial_fit`` the first
+        epoch opens the display itself, with an unknown total.
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator being fitted.
+        total : int or str, default=None
+            The most epochs to expect; None means ``estimator.max_iter``.
+
+        See Also
+        --------
+        close : End the display.
+
+        Examples
+        --------
+        >>> import io
+        >>> from fastsgd import MLPClassifier
+        >>> from fastsgd.callbacks import ProgressBar
+        >>> bar = ProgressBar(io.StringIO())
+        >>> bar.on_train_begin(MLPClassifier(max_iter=20))
+        >>> bar.close()
+        """
         self.close()
         self._total = estimator.max_iter if total is None else total
         self._done = 0
@@ -48,6 +107,7 @@ class ProgressBar:
             self._bar = tqdm(total=total, unit="epoch", file=self._out)
 
     def __call__(self, estimator, record):
+        """Show one more epoch; returns False (never stops training)."""
         if not hasattr(self, "_out"):  # partial_fit: no begin, no known total
             self.on_train_begin(estimator, total="?")
         self._done += 1
@@ -70,10 +130,57 @@ class ProgressBar:
         return {"file": self.file}
 
     def on_train_end(self, estimator):
+        """End the display.
+
+        ``fit`` calls it after its last epoch, also when training stops early,
+        is interrupted or fails.
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator that was fitted.
+
+        See Also
+        --------
+        close : The same, without an estimator.
+
+        Examples
+        --------
+        >>> import io
+        >>> from fastsgd import MLPClassifier
+        >>> from fastsgd.callbacks import ProgressBar
+        >>> clf = MLPClassifier(max_iter=20)
+        >>> bar = ProgressBar(io.StringIO())
+        >>> bar.on_train_begin(clf)
+        >>> bar.on_train_end(clf)
+        """
         self.close()
 
     def close(self):
-        """End the display (``fit`` does it; call it after ``partial_fit`` calls)."""
+        """End the display.
+
+        ``fit`` closes its display itself; call this after a series of
+        ``partial_fit`` calls, whose display stays open between calls. Closing
+        a display that is not open does nothing.
+
+        See Also
+        --------
+        on_train_begin : Open the display.
+
+        Examples
+        --------
+        >>> import io
+        >>> from sklearn.datasets import load_iris
+        >>> from fastsgd import MLPClassifier
+        >>> from fastsgd.callbacks import ProgressBar
+        >>> X, y = load_iris(return_X_y=True)
+        >>> out = io.StringIO()
+        >>> bar = ProgressBar(out)
+        >>> clf = MLPClassifier((8,), solver="sgd", callbacks=[bar])
+        >>> for chunk in range(3):
+        ...     clf = clf.partial_fit(X, y, classes=[0, 1, 2])
+        >>> bar.close()
+        """
         if not hasattr(self, "_out"):
             return
         if self._bar is not None:

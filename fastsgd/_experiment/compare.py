@@ -336,8 +336,11 @@ def compare_batch_sizes(
     verbose=1,
     as_frame="auto",
 ):
-    """Train the same network with on-line, mini-batch and full-batch gradient
-    descent and measure accuracy and epochs, updates and seconds to a target.
+    """Compare on-line, mini-batch and full-batch training of the same network.
+
+    Trains the same network with each batch size and measures the accuracy it
+    reaches and the epochs, updates and seconds it takes to reach a target.
+    This is the Python API behind ``fastsgd compare``.
 
     Wilson & Martinez's experiment (2003) on one or more datasets: for each
     seed, a stratified 60/20/20 split standardized on the training rows and one
@@ -358,6 +361,8 @@ def compare_batch_sizes(
         its training rows repeated 10 times), or the path of a CSV file (then
         give ``target``).
     batch_sizes : sequence of int or "full", default=(1, 8, 32, 128, "full")
+        The batch sizes to compare: 1 is on-line training, "full" one update
+        per epoch over the whole training split.
     learning_rates : sequence of float, default=half-decades 0.001 .. 10
         Learning rates in scikit-learn's convention (the batch's mean gradient).
     seeds : int or sequence of int, default=None
@@ -397,7 +402,7 @@ def compare_batch_sizes(
 
     Returns
     -------
-    runs : pandas.DataFrame or list of dict
+    pandas.DataFrame or list of dict
         One row per run: ``dataset, engine, batch, batch_size, learning_rate,
         learning_rate_summed`` (Wilson & Martinez's convention: ``lr / B``),
         ``seed``, the split sizes, ``stop`` ("patience", "max_epochs" or
@@ -409,7 +414,33 @@ def compare_batch_sizes(
         back to back, which the summary's times come from),
         ``initial_weights`` (a digest: equal across a seed's runs) and
         ``curve`` (dict of arrays ``epoch, updates, seconds, holdout``).
-        :func:`summarize` turns it into the per-batch-size table.
+        ``fastsgd compare`` summarises it into one row per batch size.
+
+    See Also
+    --------
+    MLPClassifier : The estimator trained by the "fastsgd" engine.
+
+    Notes
+    -----
+    D. R. Wilson and T. R. Martinez, "The general inefficiency of batch
+    training for gradient descent learning", Neural Networks 16(10),
+    1429-1451, 2003.
+
+    Examples
+    --------
+    A tiny run: iris, on-line against full batch, two learning rates, one
+    seed, fastsgd only.
+
+    >>> from fastsgd import compare_batch_sizes
+    >>> runs = compare_batch_sizes(
+    ...     "iris", batch_sizes=[1, "full"], learning_rates=[0.1, 1.0], seeds=1,
+    ...     max_epochs=20, engines=["fastsgd"], verbose=0, as_frame=False,
+    ... )
+    >>> len(runs)  # 2 batch sizes x 2 learning rates
+    4
+    >>> chosen = [r for r in runs if r["chosen"]]
+    >>> [(r["batch"], r["learning_rate"]) for r in chosen]
+    [('1', 0.1), ('full', 1.0)]
     """
     datasets = [dataset] if isinstance(dataset, str | os.PathLike) else list(dataset)
     engines = list(engines)
