@@ -1,9 +1,13 @@
-"""Scale out on Dask: a grid search whose fits run on a ``dask.distributed``
-cluster, and on-line training over a dask array with dask-ml's ``Incremental``.
+"""Scale out on Dask
+=================
+
+A grid search whose fits run on a ``dask.distributed`` cluster, and on-line
+training over a dask array with dask-ml's ``Incremental``.
 
 Without ``--scheduler`` the script starts a local cluster (two worker processes
 on 127.0.0.1); give the address of a running scheduler to use a real cluster.
-Needs the ``dask`` extra: ``pip install "fastsgd[dask]"``.
+Needs the ``dask`` extra: ``pip install ".[dask]"``. The documentation shows this
+script without running it (it needs a cluster)::
 
     python examples/dask_scale_out.py
     python examples/dask_scale_out.py --scheduler tcp://scheduler:8786

@@ -1,4 +1,7 @@
-"""Train from a stream: ``partial_fit`` on chunks that a generator reads from a
+"""Out of core: ``partial_fit`` over a stream
+===========================================
+
+Train from a stream: ``partial_fit`` on chunks that a generator reads from a
 CSV file (the same pattern serves a database cursor, a message queue, or files
 that arrive over time).
 
@@ -7,7 +10,8 @@ Each ``partial_fit`` call is one epoch over its chunk, and the optimizer's state
 ``shuffle=False`` and chunk sizes that are multiples of ``batch_size``, one pass
 over the stream makes exactly the updates of one ``fit(max_iter=1)`` over all the
 rows; this script checks it at the end. A chunk whose size is not a multiple of
-``batch_size`` ends with a smaller batch: batches never straddle chunks.
+``batch_size`` ends with a smaller batch: batches never straddle chunks. Run it
+as a script (the documentation runs it with ``--quick``)::
 
     python examples/out_of_core_generator.py            # 200,000 rows
     python examples/out_of_core_generator.py --quick    # 20,000 rows
@@ -59,7 +63,7 @@ def new_model():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--chunk", type=int, default=3_200, help="a multiple of 32")
     parser.add_argument("--passes", type=int, default=3)

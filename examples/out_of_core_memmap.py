@@ -1,4 +1,7 @@
-"""Train on data that does not fit in memory: ``partial_fit`` over chunks of a
+"""Out of core: ``partial_fit`` over a memory-mapped file
+=======================================================
+
+Train on data that does not fit in memory: ``partial_fit`` over chunks of a
 memory-mapped ``.npy`` file.
 
 Each ``partial_fit`` call is one epoch over the chunk it is given; optimizer state
@@ -12,7 +15,8 @@ the learning rate constant (or use Adam) when you want that equivalence.
 
 Rows on disk should be in random order: ``shuffle=True`` only shuffles within a
 chunk (and, with an integer ``random_state``, draws the same permutation for every
-chunk of the same size, as scikit-learn does).
+chunk of the same size, as scikit-learn does). Run it as a script (the
+documentation runs it with ``--quick``)::
 
     python examples/out_of_core_memmap.py            # 400,000 x 20 float32 (32 MB)
     python examples/out_of_core_memmap.py --quick    # 20,000 rows, a second or two
@@ -65,7 +69,7 @@ def new_model():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rows", type=int, default=400_000)
     parser.add_argument("--chunk", type=int, default=20_000)
     parser.add_argument("--passes", type=int, default=2)

@@ -1,10 +1,13 @@
-"""Text classification on sparse input: ``TfidfVectorizer`` -> ``MLPClassifier``
-with on-line training (``batch_size=1``), the CSR matrix going to the compiled
-kernels as it is (never densified).
+"""Text classification on sparse input
+====================================
+
+``TfidfVectorizer`` -> ``MLPClassifier`` with on-line training
+(``batch_size=1``), the CSR matrix going to the compiled kernels as it is (never
+densified).
 
 The corpus is made up here (no download): documents on four topics, mostly common
 words plus a few topic words and many rare tokens, so the vocabulary is large and
-each row has few non-zeros, as with real text.
+each row has few non-zeros, as with real text. Run it as a script::
 
     python examples/sparse_text.py
     python examples/sparse_text.py --docs 4000    # quicker, less accurate
@@ -52,7 +55,7 @@ def make_corpus(n_docs, n_rare=20_000, words=60, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--docs", type=int, default=10_000)
     args = parser.parse_args(argv)
     docs, labels = make_corpus(args.docs)

@@ -978,7 +978,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         i + 1; views into the same buffer as ``coefs_``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen during ``fit``; defined only when ``X`` has
         feature names that are all strings.
     n_iter_ : int
@@ -1576,7 +1576,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         i + 1; views into the same buffer as ``coefs_``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features seen during ``fit``; defined only when ``X`` has
         feature names that are all strings.
     n_iter_ : int
