@@ -952,7 +952,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         update, as in scikit-learn.
     best_loss_ : float or None
         The smallest value in ``loss_curve_`` when no validation set is watched;
-        None when one is (see ``best_validation_score_``).
+        None when one is (see ``best_validation_score_``). Like the curves and
+        scores below, set by "sgd" and "adam" only, as in scikit-learn.
     loss_curve_ : list of float
         The training loss of each epoch ("sgd", "adam").
     validation_scores_ : list of float or None
@@ -993,7 +994,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         The output activation: "softmax" for multi-class targets, "logistic"
         for binary and multi-label ones.
     history_ : list of dict
-        One record per epoch, in order: ``epoch`` (counted from 1 over warm
+        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order: ``epoch`` (counted from 1 over warm
         starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
         ``valid_score`` (when a validation set is watched), ``learning_rate``
         (the schedule's rate for that epoch; Adam's ``learning_rate_init``),
@@ -1550,7 +1551,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         update, as in scikit-learn.
     best_loss_ : float or None
         The smallest value in ``loss_curve_`` when no validation set is watched;
-        None when one is (see ``best_validation_score_``).
+        None when one is (see ``best_validation_score_``). Like the curves and
+        scores below, set by "sgd" and "adam" only, as in scikit-learn.
     loss_curve_ : list of float
         The training loss of each epoch ("sgd", "adam").
     validation_scores_ : list of float or None
@@ -1589,7 +1591,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     out_activation_ : str
         The output activation: "identity", or "exp" for ``loss="poisson"``.
     history_ : list of dict
-        One record per epoch, in order: ``epoch`` (counted from 1 over warm
+        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order: ``epoch`` (counted from 1 over warm
         starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
         ``valid_score`` (when a validation set is watched), ``learning_rate``
         (the schedule's rate for that epoch; Adam's ``learning_rate_init``),

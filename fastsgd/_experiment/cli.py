@@ -21,7 +21,7 @@ Only training is timed: fastsgd's shuffles and kernel calls; scikit-learn's fit(
 minus the hold-out evaluations made inside it.
 
 Prints progress and the summary tables, and writes report.md and PNG plots
-(with matplotlib: pip install "fastsgd[plot]") into --out.
+(with matplotlib: pip install matplotlib) into --out.
 
 examples:
   fastsgd compare                          # digits: about a minute on 2 cores

@@ -33,7 +33,7 @@ def plot(runs, out, dataset=None):
     Hold-out accuracy against epochs and against seconds (one line per batch
     size at its chosen learning rate, mean over seeds; scikit-learn dashed), and
     the chosen and largest stable learning rates against the batch size.
-    Needs matplotlib (``pip install "fastsgd[plot]"``).
+    Needs matplotlib (``pip install matplotlib``).
 
     Parameters
     ----------
