@@ -3,6 +3,9 @@ import pytest
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.preprocessing import StandardScaler
 
+from fastsgd import _kernels
+from fastsgd._config import runnable_isas, using_isa
+
 
 def standardized_classification(n_samples=60, n_features=5, n_classes=3, seed=0):
     X, y = make_classification(
@@ -47,3 +50,13 @@ def counts():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 5))
     return X, rng.poisson(np.exp(0.3 * X[:, 0]))
+
+
+@pytest.fixture(params=[name for name, *_ in _kernels.isa_paths()])
+def every_isa(request):
+    """Run the test on each instruction-set path of the kernels that was built; a
+    path this CPU cannot run is skipped, saying so."""
+    if request.param not in runnable_isas():
+        pytest.skip(f"this CPU cannot run the {request.param} kernels")
+    with using_isa(request.param):
+        yield request.param
