@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastsgd import _kernels, _network
+from fastsgd._sklearn_compat import HAS_CALLBACK_API, AdamOptimizer, SGDOptimizer
 from fastsgd._threads import blas_threads_for
 
 
@@ -237,6 +237,69 @@ class TrainingSet:
         return self.Y.shape[0] if self.rows is None else self.rows.shape[0]
 
 
+def _fitted_with(layout, params):
+    """The attributes that make a copy of the estimator predict with (a copy of)
+    ``params``: what a scikit-learn callback's ``fitted_estimator`` is built from."""
+    params = params.copy()
+    coefs, intercepts = _network.param_views(layout, params)
+    return {"_params": params, "coefs_": coefs, "intercepts_": intercepts}
+
+
+class FitTasks:
+    """A fit's tasks for scikit-learn's callback API (``set_callbacks``): one root
+    task per ``fit`` or ``partial_fit`` call, with one sub-task per epoch.
+
+    Under a meta-estimator (``Pipeline``, ``GridSearchCV``) the root task joins
+    the meta-estimator's task tree. Callbacks get the data as passed to the call;
+    at the end of a task, ``fitted_estimator`` predicts with the weights as they
+    are then. Does nothing where scikit-learn has no callback API.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+    task_name : str
+        ``"fit"`` or ``"partial_fit"``.
+    max_epochs : int
+        Sub-tasks at most (0: none, as for L-BFGS).
+    X, y, sample_weight
+        The call's arguments, for the callbacks.
+    """
+
+    def __init__(self, estimator, task_name, max_epochs, X, y, sample_weight):
+        self.est = estimator
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.data = {"X": X, "y": y, "metadata": metadata}
+        self.context = None
+        self.epoch = None
+        if HAS_CALLBACK_API:
+            self.context = estimator._init_callback_context(
+                task_name=task_name, max_subtasks=max_epochs
+            )
+            self.context.call_on_fit_task_begin(estimator=estimator, **self.data)
+
+    def epoch_begins(self):
+        if self.context is not None:
+            self.epoch = self.context.subcontext(task_name="epoch")
+            self.epoch.call_on_fit_task_begin(estimator=self.est, **self.data)
+
+    def epoch_ends(self, layout, params):
+        """End the epoch's task; returns whether a callback asks to stop."""
+        if self.epoch is None:
+            return False
+        epoch, self.epoch = self.epoch, None
+        return epoch.call_on_fit_task_end(
+            estimator=self.est,
+            **self.data,
+            reconstruction_attributes=lambda: _fitted_with(layout, params),
+        )
+
+    def fit_ends(self):
+        if self.context is not None:
+            self.context.call_on_fit_task_end(
+                estimator=self.est, **self.data, reconstruction_attributes={}
+            )
+
+
 @contextmanager
 def _sigint_stops_training():
     """While training, Ctrl-C asks the loop to stop after the current epoch; a second
@@ -339,6 +402,8 @@ class EpochLoop:
         ``partial_fit``: one epoch.
     random_state : RandomState
         The generator scikit-learn would use for this fit's shuffles.
+    tasks : FitTasks
+        The call's tasks for scikit-learn's callbacks.
     """
 
     def __init__(
@@ -352,6 +417,7 @@ class EpochLoop:
         batch_size,
         incremental,
         random_state,
+        tasks,
     ):
         self.est = estimator
         self.layout = layout
@@ -362,6 +428,7 @@ class EpochLoop:
         self.batch_size = batch_size
         self.incremental = incremental
         self.random_state = random_state
+        self.tasks = tasks
         n = training.n_samples
         dtype = params.dtype
         if batch_size == 1 and np.ptp(training.sample_weight) > 0:
@@ -580,6 +647,7 @@ class EpochLoop:
             if self.optimizer.rule == "adam"
             else self.optimizer.learning_rate
         )
+        self.tasks.epoch_begins()
         train_loss = self._train_one_epoch(epoch)
         est.n_iter_ += 1
         est.loss_ = train_loss
@@ -607,8 +675,11 @@ class EpochLoop:
         # A callback (or a scorer) may have put new arrays into coefs_ (to clip
         # weights, say): training goes on from them.
         est._adopt_replaced_weights(self.params)
+        sklearn_stop = self.tasks.epoch_ends(self.layout, self.params)
         if stopper is not None:
             return f"stopped by callback {getattr(stopper, '__name__', stopper)}"
+        if sklearn_stop:
+            return "stopped by a scikit-learn callback (set_callbacks)"
         if est._no_improvement_count > est.n_iter_no_change:
             stop, action = self.optimizer.trigger_stopping()
             if stop:
