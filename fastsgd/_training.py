@@ -321,6 +321,10 @@ def _sigint_stops_training():
         signal.signal(signal.SIGINT, previous)
 
 
+# Said of weights that cannot be kept either.
+_UNUSABLE = ", but they too give infinite or NaN outputs on the training data: refit it"
+
+
 def _fixed_width(value):
     """Six decimals, or scientific notation where those would not fit the
     table's 10-character columns (a loss of 471436.026628)."""
@@ -481,6 +485,8 @@ class EpochLoop:
         return self.order
 
     def _train_one_epoch(self, epoch):
+        """One kernel call; returns the epoch's mean training loss and, when it
+        diverged, what did (None otherwise)."""
         order = self._next_order()
         tr = self.training
         self.snapshot.save()
@@ -501,31 +507,52 @@ class EpochLoop:
         self.optimizer.t = t
         if self.optimizer.rule == "adam":
             self.optimizer.learning_rate = step_lr
+        diverged = None
         if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
             what = "loss" if not math.isfinite(loss_sum) else "weights"
-            self._diverged(epoch, f"the {what} became infinite or NaN")
-        return loss_sum / tr.n_samples
+            diverged = f"the {what} became infinite or NaN"
+        return loss_sum / tr.n_samples, diverged
 
     def _diverged(self, epoch, what):
-        """Roll the model back to before ``epoch`` (to the best epoch's weights when
-        a validation set is watched, as a stop would) and say so."""
-        lr = self.optimizer.learning_rate
+        """Roll the model back to before ``epoch``, which diverged. Without a
+        watched validation set that is an error (ValueError); with one, see
+        ``_keep_best_weights``."""
+        advice = self._advice()
         self.snapshot.restore()
-        if self._restore_best():
-            kept = self._kept_weights()
-        else:
-            kept = f"the weights it had before epoch {epoch}"
-            # That epoch's loss was summed before each update, so the weights
-            # before it are not known to give finite outputs: check.
-            if not self._outputs_finite():
-                kept += (
-                    ", but they too give infinite or NaN outputs on the training "
-                    "data: refit it"
-                )
+        if self.monitor is not None:
+            return self._keep_best_weights(epoch, what, advice)
+        kept = f"the weights it had before epoch {epoch}"
+        # That epoch's loss was summed before each update, so the weights
+        # before it are not known to give finite outputs: check.
+        if not self._outputs_finite():
+            kept += _UNUSABLE
         raise ValueError(
-            f"Training diverged in epoch {epoch}: {what}. Scale the inputs (for "
-            "example with StandardScaler) or use a smaller learning_rate_init (the "
-            f"learning rate was {lr:g}). The model keeps {kept}."
+            f"Training diverged in epoch {epoch}: {what}. {advice} The model keeps "
+            f"{kept}."
+        )
+
+    def _keep_best_weights(self, epoch, what, advice):
+        """scikit-learn's rule (#29504) when training diverges with a watched
+        validation set: it stops there with the best epoch's weights. Returns the
+        warning to give; raises a ValueError if even those weights give infinite
+        or NaN outputs on the training data."""
+        np.copyto(self.params, self.est._best_params)
+        kept = self._kept_weights()
+        if not self._outputs_finite():
+            raise ValueError(
+                f"Training diverged in epoch {epoch}: {what}. {advice} The model "
+                f"keeps {kept}{_UNUSABLE}."
+            )
+        return (
+            f"Training diverged in epoch {epoch}: {what}. Training stopped; the "
+            f"model keeps {kept}. {advice}"
+        )
+
+    def _advice(self):
+        return (
+            "Scale the inputs (for example with StandardScaler) or use a smaller "
+            "learning_rate_init (the learning rate was "
+            f"{self.optimizer.learning_rate:g})."
         )
 
     def _restore_best(self):
@@ -543,7 +570,7 @@ class EpochLoop:
             return "the weights it started with (no epoch improved on them)"
         return (
             f"the weights of epoch {est.best_epoch_} (valid_{self.monitor.name} = "
-            f"{est.best_validation_score_:.6f})"
+            f"{_fixed_width(est.best_validation_score_)})"
         )
 
     def _outputs_finite(self):
@@ -629,11 +656,19 @@ class EpochLoop:
                     callback.on_train_end(est)
         restored = self._restore_best()
         if est.n_iter_ > 0 and not self._outputs_finite():
-            self._diverged(
-                len(est.history_),
-                "after its last update the network's "
-                "outputs on the training data are infinite or NaN",
+            epoch = len(est.history_)
+            what = (
+                "after its last update the network's outputs on the training data "
+                "are infinite or NaN"
             )
+            if self.monitor is None:
+                self._diverged(epoch, what)
+            warnings.warn(
+                self._keep_best_weights(epoch, what, self._advice()),
+                UserWarning,
+                stacklevel=5,
+            )
+            reason, restored = f"training diverged in epoch {epoch} ({what})", True
         self._finish(reason, restored)
 
     def _epoch(self, n, sigint):
@@ -648,14 +683,19 @@ class EpochLoop:
             else self.optimizer.learning_rate
         )
         self.tasks.epoch_begins()
-        train_loss = self._train_one_epoch(epoch)
+        train_loss, diverged = self._train_one_epoch(epoch)
+        divergence = None if diverged is None else self._diverged(epoch, diverged)
         est.n_iter_ += 1
         est.loss_ = train_loss
         est.t_ += n
         est.loss_curve_.append(train_loss)
         record = {"epoch": epoch, "train_loss": train_loss}
         if self.monitor is not None:
-            valid_loss, valid_score = self.monitor.evaluate(self.params)
+            valid_loss, valid_score = (
+                self.monitor.evaluate(self.params)
+                if divergence is None
+                else (math.nan, math.nan)
+            )
             record["valid_loss"] = valid_loss
             record["valid_score"] = valid_score
             est.validation_loss_curve_.append(valid_loss)
@@ -676,6 +716,9 @@ class EpochLoop:
         # weights, say): training goes on from them.
         est._adopt_replaced_weights(self.params)
         sklearn_stop = self.tasks.epoch_ends(self.layout, self.params)
+        if divergence is not None:
+            warnings.warn(divergence, UserWarning, stacklevel=6)
+            return f"training diverged in epoch {epoch} ({diverged})"
         if stopper is not None:
             return f"stopped by callback {getattr(stopper, '__name__', stopper)}"
         if sklearn_stop:
