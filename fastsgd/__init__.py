@@ -2,7 +2,13 @@
 full-batch gradient descent, behind drop-in scikit-learn estimators."""
 
 from fastsgd._experiment import compare_batch_sizes
-from fastsgd._mlp import MLPClassifier, MLPRegressor
+from fastsgd._mlp import InconsistentVersionWarning, MLPClassifier, MLPRegressor
 from fastsgd._version import __version__
 
-__all__ = ["MLPClassifier", "MLPRegressor", "compare_batch_sizes", "__version__"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "MLPClassifier",
+    "MLPRegressor",
+    "compare_batch_sizes",
+    "__version__",
+]

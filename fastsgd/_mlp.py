@@ -43,6 +43,7 @@ from fastsgd._validation import (
     check_sparse_structure,
     check_training_weights,
 )
+from fastsgd._version import __version__
 
 # Attributes a fitted model carries over to and from scikit-learn's MLP.
 _SHARED_ATTRIBUTES = (
@@ -61,6 +62,40 @@ _SHARED_ATTRIBUTES = (
     "classes_",
     "_label_binarizer",
 )
+
+
+class InconsistentVersionWarning(UserWarning):
+    """Warning given when a model pickled by another fastsgd version is loaded.
+
+    Like scikit-learn's ``InconsistentVersionWarning``: the model may not load
+    or predict as it did. Refit it, or load it with the version that saved it.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the loaded model.
+    current_fastsgd_version : str
+        The version loading it.
+    original_fastsgd_version : str
+        The version that pickled it (``"unknown"`` for pickles that do not
+        record one).
+    """
+
+    def __init__(
+        self, *, estimator_name, current_fastsgd_version, original_fastsgd_version
+    ):
+        self.estimator_name = estimator_name
+        self.current_fastsgd_version = current_fastsgd_version
+        self.original_fastsgd_version = original_fastsgd_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle {self.estimator_name} from fastsgd version "
+            f"{self.original_fastsgd_version} when using version "
+            f"{self.current_fastsgd_version}. This might lead to breaking code or "
+            "invalid results: refit the model, or load it with the fastsgd "
+            "version that saved it."
+        )
 
 
 class BaseMLP(CallbackSupportMixin, BaseEstimator):
@@ -542,14 +577,25 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        if hasattr(self, "_params"):
+            self._flat_params()  # arrays put into coefs_ are what is saved
+        state = dict(super().__getstate__(), _fastsgd_version=__version__)
         if "_params" in state:
-            self._flat_params()
-            state = dict(state)
             del state["coefs_"], state["intercepts_"]
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        pickled_by = state.pop("_fastsgd_version", "unknown")
+        if pickled_by != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_fastsgd_version=__version__,
+                    original_fastsgd_version=pickled_by,
+                ),
+                stacklevel=2,
+            )
         super().__setstate__(state)
         if "_params" in state:
             self._set_params_buffer(self._params, self._layout())

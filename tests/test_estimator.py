@@ -16,7 +16,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fastsgd import MLPClassifier, MLPRegressor
+import fastsgd
+from fastsgd import InconsistentVersionWarning, MLPClassifier, MLPRegressor
 
 
 def small_model(**params):
@@ -253,6 +254,46 @@ def test_pickle_round_trip_keeps_views_and_predictions(multiclass):
     clone_.coefs_[0][:] = 0.0  # still views into the unpickled buffer
     assert not np.allclose(clone_.predict_proba(X), model.predict_proba(X))
     assert np.shares_memory(clone_.coefs_[0], clone_._params)
+
+
+def test_a_pickle_saves_weights_put_into_coefs(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    model.coefs_ = [np.zeros_like(c) for c in model.coefs_]
+    model.intercepts_[-1] = np.array([0.0, 5.0, 0.0])
+    loaded = pickle.loads(pickle.dumps(model))
+    assert (loaded.predict(X) == model.classes_[1]).all()
+
+
+def test_a_pickle_from_another_fastsgd_version_warns_naming_both(
+    multiclass, monkeypatch
+):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    monkeypatch.setattr(fastsgd._mlp, "__version__", "0.0.1")  # the saving version
+    saved = pickle.dumps(model)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning) as caught:
+        loaded = pickle.loads(saved)
+    (warning,) = [w.message for w in caught]
+    assert (warning.original_fastsgd_version, warning.current_fastsgd_version) == (
+        "0.0.1",
+        fastsgd.__version__,
+    )
+    assert f"version 0.0.1 when using version {fastsgd.__version__}" in str(warning)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+    # A pickle that records no version (fastsgd before this one) warns too.
+    state = model.__getstate__()
+    del state["_fastsgd_version"]
+    with pytest.warns(InconsistentVersionWarning, match="from fastsgd version unknown"):
+        MLPClassifier.__new__(MLPClassifier).__setstate__(state)
+
+    # The same version loads silently, fitted or not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        pickle.loads(pickle.dumps(model))
+        pickle.loads(pickle.dumps(MLPRegressor()))
 
 
 def test_in_place_writes_and_replaced_arrays_are_honoured(multiclass):
