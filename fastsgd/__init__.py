@@ -3,6 +3,7 @@ full-batch gradient descent, behind drop-in scikit-learn estimators."""
 
 from fastsgd._experiment import compare_batch_sizes
 from fastsgd._mlp import InconsistentVersionWarning, MLPClassifier, MLPRegressor
+from fastsgd._show_versions import show_versions
 from fastsgd._version import __version__
 
 __all__ = [
@@ -10,5 +11,6 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "compare_batch_sizes",
+    "show_versions",
     "__version__",
 ]
