@@ -484,7 +484,7 @@ class EpochLoop:
             np.take(self.training.rows, self.sample_idx, out=self.order)
         return self.order
 
-    def _train_one_epoch(self, epoch):
+    def _train_one_epoch(self):
         """One kernel call; returns the epoch's mean training loss and, when it
         diverged, what did (None otherwise)."""
         order = self._next_order()
@@ -683,7 +683,7 @@ class EpochLoop:
             else self.optimizer.learning_rate
         )
         self.tasks.epoch_begins()
-        train_loss, diverged = self._train_one_epoch(epoch)
+        train_loss, diverged = self._train_one_epoch()
         divergence = None if diverged is None else self._diverged(epoch, diverged)
         est.n_iter_ += 1
         est.loss_ = train_loss
