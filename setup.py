@@ -1,16 +1,22 @@
 """Build the compiled kernels.
 
+The loops of ``fastsgd/_simd.h`` are compiled once per instruction set
+(``kernel_variants``) into one extension, which picks the best variant the CPU runs
+at import (``fastsgd/_dispatch.c``): one portable build for every x86-64 CPU.
+
 ``FASTSGD_DEBUG=1 pip install .`` builds with bounds and wrap-around checks on,
 so that an out-of-bounds access raises ``IndexError`` instead of corrupting memory.
-``FASTSGD_NATIVE=0`` leaves out ``-march=native`` (for a binary that must run on
-other CPUs than the one it was built on). ``FASTSGD_LIBMVEC=0`` leaves out glibc's
+``FASTSGD_NATIVE=1`` builds one variant for this machine alone (``-march=native``),
+a binary that may not run on other CPUs. ``FASTSGD_LIBMVEC=0`` leaves out glibc's
 vector math even where it is found (see ``vector_math``).
 """
 
 import os
+import platform
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 from Cython.Build import cythonize
@@ -18,7 +24,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("FASTSGD_DEBUG", "0") == "1"
-NATIVE = os.environ.get("FASTSGD_NATIVE", "1") == "1"
+NATIVE = os.environ.get("FASTSGD_NATIVE", "0") == "1"
 LIBMVEC = os.environ.get("FASTSGD_LIBMVEC", "1") == "1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -34,8 +40,30 @@ directives = {
 # Never -ffast-math: it lets the compiler assume every value is finite, which breaks
 # divergence detection. Reductions are vectorised loop by loop in _simd.h instead.
 compile_args = ["-O1", "-g", "-fopenmp-simd"] if DEBUG else ["-O3", "-fopenmp-simd"]
-if NATIVE and not DEBUG:
-    compile_args.append("-march=native")
+
+# AVX-512 as x86-64-v4 has it (F, DQ, BW, VL: what _dispatch.c checks), with GCC's
+# preference for 256-bit vectors in loops it vectorises itself lifted.
+AVX512 = ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl"]
+
+
+def kernel_variants():
+    """The instruction sets to compile the loops for, baseline first.
+
+    Each is ``(name, flags)``; the name is what ``FASTSGD_ISA`` takes, and
+    ``_dispatch.c`` knows which CPU features each one's flags assume.
+    """
+    if NATIVE:
+        return [("native", ["-march=native"])]
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        return [
+            ("sse2", []),
+            ("avx2", ["-mavx2", "-mfma"]),
+            ("avx512", ["-mavx2", "-mfma", *AVX512, "-mprefer-vector-width=512"]),
+        ]
+    if machine in ("aarch64", "arm64"):
+        return [("neon", [])]  # NEON is aarch64's baseline
+    return [("generic", [])]
 
 # A program that runs the kernels' activation and loss loops (_simd.h) for both
 # element types on values whose results libm gives, and exits 0 only if they agree
@@ -122,17 +150,81 @@ def vector_math(compiler, args, include_dirs):
     return [], []
 
 
-class BuildExt(build_ext):
-    """build_ext that first finds out whether libmvec is there (``vector_math``)."""
+def c_string(text):
+    """``text`` as a C string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    def build_extensions(self):
-        for ext in self.extensions:
-            macros, libraries = vector_math(
-                self.compiler, ext.extra_compile_args, ext.include_dirs
+
+def compiler_version(compiler):
+    """The first line the C compiler prints of its version, or its name."""
+    name = getattr(compiler, "compiler_so", None) or ["cc"]
+    try:
+        out = subprocess.run(
+            [name[0], "--version"], capture_output=True, text=True, timeout=30
+        )
+        return out.stdout.splitlines()[0].strip()
+    except Exception:  # noqa: BLE001 - the version is only reported
+        return name[0]
+
+
+class BuildExt(build_ext):
+    """build_ext that finds out whether libmvec is there (``vector_math``), then
+    compiles the loops once per instruction set (``kernel_variants``), in parallel,
+    and links them into the extension with the dispatcher."""
+
+    def build_extension(self, ext):
+        macros, libraries = vector_math(
+            self.compiler, ext.extra_compile_args, ext.include_dirs
+        )
+        ext.define_macros = ext.define_macros + macros
+        ext.libraries = ext.libraries + libraries
+        variants = kernel_variants()
+        config_dir = os.path.join(self.build_temp, "fastsgd-config")
+        os.makedirs(config_dir, exist_ok=True)
+        self.write_config(config_dir, variants)
+        ext.include_dirs = ext.include_dirs + [config_dir]
+        jobs = [
+            ("dispatch", "fastsgd/_dispatch.c", [], []),
+            *(
+                (name, "fastsgd/_variant.c", flags, [
+                    ("FSGD_VARIANT", name),
+                    ("FSGD_VARIANT_FLAGS", c_string(" ".join(flags) or "baseline")),
+                ])
+                for name, flags in variants
+            ),
+        ]  # fmt: skip
+
+        def compile_one(job):
+            name, source, flags, extra_macros = job
+            return self.compiler.compile(
+                [source],
+                output_dir=os.path.join(self.build_temp, "variants", name),
+                macros=ext.define_macros + extra_macros,
+                include_dirs=ext.include_dirs,
+                extra_postargs=ext.extra_compile_args + flags,
+                depends=ext.depends,
             )
-            ext.define_macros = ext.define_macros + macros
-            ext.libraries = ext.libraries + libraries
-        super().build_extensions()
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            objects = [obj for objs in pool.map(compile_one, jobs) for obj in objs]
+        ext.extra_objects = list(ext.extra_objects) + objects
+        super().build_extension(ext)
+
+    def write_config(self, config_dir, variants):
+        """``_build_config.h``: the variants built, and the compiler and flags, for
+        the dispatcher and ``fastsgd.show_config()``."""
+        names = " ".join(f"V({name})" for name, _ in variants)
+        lines = [
+            f"#define FSGD_VARIANTS(V) {names}",
+            f"#define FSGD_BUILD_COMPILER {c_string(compiler_version(self.compiler))}",
+            f"#define FSGD_BUILD_FLAGS {c_string(' '.join(compile_args))}",
+            f"#define FSGD_BUILD_NATIVE {int(NATIVE)}",
+        ]
+        path = os.path.join(config_dir, "_build_config.h")
+        text = "\n".join(lines) + "\n"
+        if not os.path.exists(path) or open(path).read() != text:
+            with open(path, "w") as f:
+                f.write(text)
 
 
 extensions = [
@@ -141,7 +233,15 @@ extensions = [
         ["fastsgd/_kernels.pyx"],
         include_dirs=[numpy.get_include(), os.path.join(HERE, "fastsgd")],
         # the vectorised loops: a change there must rebuild the extension
-        depends=["fastsgd/_simd.h", "fastsgd/_simd_impl.h", "fastsgd/_blas.pxd"],
+        depends=[
+            "fastsgd/_variant.c",
+            "fastsgd/_dispatch.c",
+            "fastsgd/_simd.h",
+            "fastsgd/_simd_impl.h",
+            "fastsgd/_simd_types.h",
+            "fastsgd/_kernel_table.h",
+            "fastsgd/_blas.pxd",
+        ],
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION"),
             ("FASTSGD_DEBUG", "1" if DEBUG else "0"),

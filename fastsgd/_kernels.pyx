@@ -16,6 +16,8 @@ out: every layer's coefficients, row-major ``(fan_in, fan_out)``, then every lay
 intercepts. Optimizer state and gradients use the same layout, so one update loop
 serves every layer.
 """
+import os
+
 import numpy as np
 
 from cython cimport floating
@@ -24,7 +26,7 @@ from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_kernel_table.h" nogil:
     bint FASTSGD_DEBUG
     bint FSGD_LIBMVEC               # exp and log from glibc's vector math
     bint FSGD_LIBMVEC_TANH          # tanh too
@@ -44,100 +46,121 @@ cdef extern from "_simd.h" nogil:
         double alpha
         long long t                 # Adam: updates so far
         double step_lr              # learning rate of the current step
-    double fsgd_sumsq_d(const double* a, Py_ssize_t n)
-    double fsgd_sumsq_f(const float* a, Py_ssize_t n)
-    double fsgd_update_d(const fsgd_opt* o, double* w, double* s1, double* s2,
-                         const double* d, Py_ssize_t n, double gs, double a)
-    double fsgd_update_f(const fsgd_opt* o, float* w, float* s1, float* s2,
-                         const float* d, Py_ssize_t n, float gs, float a)
-    double fsgd_sweep_hidden_d(const fsgd_opt* o, double* W, double* S1, double* S2,
-                               Py_ssize_t n_in, Py_ssize_t n_out, const double* d_out,
-                               const double* a_in, double* d_in, double inv_sw,
-                               double a, int skip_inactive)
-    double fsgd_sweep_hidden_f(const fsgd_opt* o, float* W, float* S1, float* S2,
-                               Py_ssize_t n_in, Py_ssize_t n_out, const float* d_out,
-                               const float* a_in, float* d_in, float inv_sw, float a,
-                               int skip_inactive)
-    double fsgd_sweep_first_d(const fsgd_opt* o, double* W, double* S1, double* S2,
-                              Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
-                              const double* x, const double* xn, double* out,
-                              double inv_sw, double a)
-    double fsgd_sweep_first_f(const fsgd_opt* o, float* W, float* S1, float* S2,
-                              Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
-                              const float* x, const float* xn, float* out,
-                              float inv_sw, float a)
-    double fsgd_floor_sweep_d(const fsgd_opt* o, double* W, double* S1, double* S2,
-                              Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
-                              const double* x, double inv_sw, double a, int tiled)
-    double fsgd_floor_sweep_f(const fsgd_opt* o, float* W, float* S1, float* S2,
-                              Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
-                              const float* x, float inv_sw, float a, int tiled)
-    double fsgd_grad_step_first_d(const fsgd_opt* o, double* W, double* S1,
-                                  Py_ssize_t n_in, Py_ssize_t n_out, const double* X0,
-                                  Py_ssize_t ldx, Py_ssize_t c, const double* d0,
-                                  double inv_sw, double a)
-    double fsgd_grad_step_first_f(const fsgd_opt* o, float* W, float* S1,
-                                  Py_ssize_t n_in, Py_ssize_t n_out, const float* X0,
-                                  Py_ssize_t ldx, Py_ssize_t c, const float* d0,
-                                  float inv_sw, float a)
-    void fsgd_gemv_rows_d(double* out, const double* x, const double* W,
-                          Py_ssize_t n_in, Py_ssize_t n_out, int in_order)
-    void fsgd_gemv_rows_f(float* out, const float* x, const float* W,
-                          Py_ssize_t n_in, Py_ssize_t n_out, int in_order)
-    void fsgd_gather_rows_d(double* out, const double* vals, const Py_ssize_t* idx,
-                            Py_ssize_t nnz, const double* W, Py_ssize_t n_out)
-    void fsgd_gather_rows_f(float* out, const float* vals, const Py_ssize_t* idx,
-                            Py_ssize_t nnz, const float* W, Py_ssize_t n_out)
-    void fsgd_activate_d(double* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
-    void fsgd_activate_f(float* z, Py_ssize_t rows, Py_ssize_t cols, int kind)
-    void fsgd_backprop_activation_d(double* delta, const double* a, Py_ssize_t n,
-                                    int kind)
-    void fsgd_backprop_activation_f(float* delta, const float* a, Py_ssize_t n,
-                                    int kind)
+    ctypedef struct fsgd_kernels:
+        # One variant of the loops (_kernel_table.h): the instruction set it was
+        # compiled for, as FASTSGD_ISA names it, its compiler flags, its vector width.
+        const char* name
+        const char* flags
+        int vbytes
+        double (*sumsq_d)(const double* a, Py_ssize_t n) noexcept nogil
+        double (*sumsq_f)(const float* a, Py_ssize_t n) noexcept nogil
+        double (*update_d)(const fsgd_opt* o, double* w, double* s1, double* s2,
+                           const double* d, Py_ssize_t n, double gs,
+                           double a) noexcept nogil
+        double (*update_f)(const fsgd_opt* o, float* w, float* s1, float* s2,
+                           const float* d, Py_ssize_t n, float gs,
+                           float a) noexcept nogil
+        double (*sweep_hidden_d)(const fsgd_opt* o, double* W, double* S1, double* S2,
+                                 Py_ssize_t n_in, Py_ssize_t n_out, const double* d_out,
+                                 const double* a_in, double* d_in, double inv_sw,
+                                 double a, int skip_inactive) noexcept nogil
+        double (*sweep_hidden_f)(const fsgd_opt* o, float* W, float* S1, float* S2,
+                                 Py_ssize_t n_in, Py_ssize_t n_out, const float* d_out,
+                                 const float* a_in, float* d_in, float inv_sw, float a,
+                                 int skip_inactive) noexcept nogil
+        double (*sweep_first_d)(const fsgd_opt* o, double* W, double* S1, double* S2,
+                                Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
+                                const double* x, const double* xn, double* out,
+                                double inv_sw, double a) noexcept nogil
+        double (*sweep_first_f)(const fsgd_opt* o, float* W, float* S1, float* S2,
+                                Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
+                                const float* x, const float* xn, float* out,
+                                float inv_sw, float a) noexcept nogil
+        double (*floor_sweep_d)(const fsgd_opt* o, double* W, double* S1, double* S2,
+                                Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
+                                const double* x, double inv_sw, double a,
+                                int tiled) noexcept nogil
+        double (*floor_sweep_f)(const fsgd_opt* o, float* W, float* S1, float* S2,
+                                Py_ssize_t n_in, Py_ssize_t n_out, const float* d,
+                                const float* x, float inv_sw, float a,
+                                int tiled) noexcept nogil
+        double (*grad_step_first_d)(const fsgd_opt* o, double* W, double* S1,
+                                    Py_ssize_t n_in, Py_ssize_t n_out, const double* X0,
+                                    Py_ssize_t ldx, Py_ssize_t c, const double* d0,
+                                    double inv_sw, double a) noexcept nogil
+        double (*grad_step_first_f)(const fsgd_opt* o, float* W, float* S1,
+                                    Py_ssize_t n_in, Py_ssize_t n_out, const float* X0,
+                                    Py_ssize_t ldx, Py_ssize_t c, const float* d0,
+                                    float inv_sw, float a) noexcept nogil
+        void (*gemv_rows_d)(double* out, const double* x, const double* W,
+                            Py_ssize_t n_in, Py_ssize_t n_out,
+                            int in_order) noexcept nogil
+        void (*gemv_rows_f)(float* out, const float* x, const float* W, Py_ssize_t n_in,
+                            Py_ssize_t n_out, int in_order) noexcept nogil
+        void (*gather_rows_d)(double* out, const double* vals, const Py_ssize_t* idx,
+                              Py_ssize_t nnz, const double* W,
+                              Py_ssize_t n_out) noexcept nogil
+        void (*gather_rows_f)(float* out, const float* vals, const Py_ssize_t* idx,
+                              Py_ssize_t nnz, const float* W,
+                              Py_ssize_t n_out) noexcept nogil
+        void (*activate_d)(double* z, Py_ssize_t rows, Py_ssize_t cols,
+                           int kind) noexcept nogil
+        void (*activate_f)(float* z, Py_ssize_t rows, Py_ssize_t cols,
+                           int kind) noexcept nogil
+        void (*backprop_activation_d)(double* delta, const double* a, Py_ssize_t n,
+                                      int kind) noexcept nogil
+        void (*backprop_activation_f)(float* delta, const float* a, Py_ssize_t n,
+                                      int kind) noexcept nogil
+        void (*window_sweep_d)(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const double* XT, const double* U, Py_ssize_t n_pending,
+                               const double* XTn, double* F) noexcept nogil
+        void (*window_sweep_f)(float* W, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const float* XT, const float* U, Py_ssize_t n_pending,
+                               const float* XTn, float* F) noexcept nogil
+        void (*window_gram_d)(const double* XT, Py_ssize_t nf, double* G) noexcept nogil
+        void (*window_gram_f)(const float* XT, Py_ssize_t nf, float* G) noexcept nogil
+        void (*window_forward_d)(double* out, const double* b, const double* F,
+                                 const double* G, Py_ssize_t q, const double* U,
+                                 Py_ssize_t n_out) noexcept nogil
+        void (*window_forward_f)(float* out, const float* b, const float* F,
+                                 const float* G, Py_ssize_t q, const float* U,
+                                 Py_ssize_t n_out) noexcept nogil
+        void (*tforward_d)(double* out, const double* b, const double* WT,
+                           const double* h, Py_ssize_t n_in,
+                           Py_ssize_t n_out) noexcept nogil
+        void (*tforward_f)(float* out, const float* b, const float* WT, const float* h,
+                           Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil
+        void (*tsweep_d)(double* WT, const double* d, const double* h, double* d_in,
+                         Py_ssize_t n_in, Py_ssize_t n_out, double s) noexcept nogil
+        void (*tsweep_f)(float* WT, const float* d, const float* h, float* d_in,
+                         Py_ssize_t n_in, Py_ssize_t n_out, float s) noexcept nogil
+        void (*transpose_d)(double* dst, const double* src, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil
+        void (*transpose_f)(float* dst, const float* src, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil
+        double (*online_step2_d)(double* acts, double* deltas, Py_ssize_t u1,
+                                 Py_ssize_t K, int hidden, int output, double* b0,
+                                 double* b1, double* WT, const double* F,
+                                 const double* G, double* U, Py_ssize_t q,
+                                 const double* y, double w, double lr) noexcept nogil
+        double (*online_step2_f)(float* acts, float* deltas, Py_ssize_t u1,
+                                 Py_ssize_t K, int hidden, int output, float* b0,
+                                 float* b1, float* WT, const float* F, const float* G,
+                                 float* U, Py_ssize_t q, const float* y, float w,
+                                 float lr) noexcept nogil
+        void (*math_d)(double* z, Py_ssize_t n, int fn) noexcept nogil
+        void (*math_f)(float* z, Py_ssize_t n, int fn) noexcept nogil
+        double (*row_loss_d)(const double* p, const double* y, Py_ssize_t k,
+                             int output) noexcept nogil
+        double (*row_loss_f)(const float* p, const float* y, Py_ssize_t k,
+                             int output) noexcept nogil
+    const fsgd_kernels* fsgd_active          # the variant in use
+    const fsgd_kernels* const* fsgd_variants  # every variant built, baseline first
+    const int fsgd_n_variants
+    int fsgd_cpu_runs(int i)
+    int fsgd_select(int i)
     enum:
         WIN "FSGD_WIN"
-        VBYTES "FSGD_VBYTES"
-    void fsgd_window_sweep_d(double* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                             const double* XT, const double* U, Py_ssize_t n_pending,
-                             const double* XTn, double* F)
-    void fsgd_window_sweep_f(float* W, Py_ssize_t n_in, Py_ssize_t n_out,
-                             const float* XT, const float* U, Py_ssize_t n_pending,
-                             const float* XTn, float* F)
-    void fsgd_window_gram_d(const double* XT, Py_ssize_t nf, double* G)
-    void fsgd_window_gram_f(const float* XT, Py_ssize_t nf, float* G)
-    void fsgd_window_forward_d(double* out, const double* b, const double* F,
-                               const double* G, Py_ssize_t q, const double* U,
-                               Py_ssize_t n_out)
-    void fsgd_window_forward_f(float* out, const float* b, const float* F,
-                               const float* G, Py_ssize_t q, const float* U,
-                               Py_ssize_t n_out)
-    void fsgd_tforward_d(double* out, const double* b, const double* WT,
-                         const double* h, Py_ssize_t n_in, Py_ssize_t n_out)
-    void fsgd_tforward_f(float* out, const float* b, const float* WT,
-                         const float* h, Py_ssize_t n_in, Py_ssize_t n_out)
-    void fsgd_tsweep_d(double* WT, const double* d, const double* h, double* d_in,
-                       Py_ssize_t n_in, Py_ssize_t n_out, double s)
-    void fsgd_tsweep_f(float* WT, const float* d, const float* h, float* d_in,
-                       Py_ssize_t n_in, Py_ssize_t n_out, float s)
-    void fsgd_transpose_d(double* dst, const double* src, Py_ssize_t rows,
-                          Py_ssize_t cols)
-    void fsgd_transpose_f(float* dst, const float* src, Py_ssize_t rows,
-                          Py_ssize_t cols)
-    double fsgd_online_step2_d(double* acts, double* deltas, Py_ssize_t u1,
-                               Py_ssize_t K, int hidden, int output, double* b0,
-                               double* b1, double* WT, const double* F,
-                               const double* G, double* U, Py_ssize_t q,
-                               const double* y, double w, double lr)
-    double fsgd_online_step2_f(float* acts, float* deltas, Py_ssize_t u1,
-                               Py_ssize_t K, int hidden, int output, float* b0,
-                               float* b1, float* WT, const float* F,
-                               const float* G, float* U, Py_ssize_t q,
-                               const float* y, float w, float lr)
-    void fsgd_math_d(double* z, Py_ssize_t n, int fn)
-    void fsgd_math_f(float* z, Py_ssize_t n, int fn)
-    double fsgd_row_loss_d(const double* p, const double* y, Py_ssize_t k, int output)
-    double fsgd_row_loss_f(const float* p, const float* y, Py_ssize_t k, int output)
-
 ctypedef fsgd_opt Opt     # the optimizer's settings for one kernel call
 
 
@@ -151,7 +174,7 @@ VECTOR_MATH = (("exp", "log") if FSGD_LIBMVEC else ()) + (
 # Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
 # four are hidden activations; an output layer uses identity (squared error),
 # logistic (binary log loss), exp (Poisson) or softmax (log loss).
-cdef extern from "_simd.h" nogil:
+cdef extern from "_kernel_table.h" nogil:
     enum:
         IDENTITY "FSGD_IDENTITY"
         LOGISTIC "FSGD_LOGISTIC"
@@ -159,6 +182,62 @@ cdef extern from "_simd.h" nogil:
         RELU "FSGD_RELU"
         EXP "FSGD_EXP"
         SOFTMAX "FSGD_SOFTMAX"
+
+cdef extern from "_build_config.h":
+    const char* FSGD_BUILD_COMPILER
+    const char* FSGD_BUILD_FLAGS
+    bint FSGD_BUILD_NATIVE
+
+# How the extension was built (setup.py), for fastsgd.show_config().
+BUILD = {
+    "compiler": FSGD_BUILD_COMPILER.decode(),
+    "flags": FSGD_BUILD_FLAGS.decode(),
+    "native": bool(FSGD_BUILD_NATIVE),
+}
+
+
+def isa_paths():
+    """Every instruction-set path built, baseline first, as ``(name, flags,
+    vector_bytes, cpu_runs_it)``; the names are those ``FASTSGD_ISA`` takes."""
+    return [
+        (fsgd_variants[i].name.decode(), fsgd_variants[i].flags.decode(),
+         fsgd_variants[i].vbytes, bool(fsgd_cpu_runs(i)))
+        for i in range(fsgd_n_variants)
+    ]
+
+
+def isa_in_use():
+    """The name of the instruction-set path the kernels run on."""
+    return fsgd_active.name.decode()
+
+
+def use_isa(name=None):
+    """Run the kernels on the path ``name``, or on the best this CPU runs (None).
+
+    Raises ``ValueError``, naming the paths the CPU runs, for a path that was not
+    built or that this CPU cannot run. Returns the name of the path now in use.
+    """
+    paths = isa_paths()
+    runnable = [p[0] for p in paths if p[3]]
+    if name is None:
+        name = runnable[len(runnable) - 1]   # wraparound is off
+    names = [p[0] for p in paths]
+    if name not in names:
+        raise ValueError(
+            f"FASTSGD_ISA={name!r} is not a kernel path of this build; this CPU "
+            f"can run: {', '.join(runnable)}"
+        )
+    if fsgd_select(names.index(name)) != 0:
+        raise ValueError(
+            f"FASTSGD_ISA={name!r}: this CPU cannot run that kernel path; it can "
+            f"run: {', '.join(runnable)}"
+        )
+    return name
+
+
+# Chosen once at import: the best path the CPU runs, unless FASTSGD_ISA names one.
+use_isa(os.environ.get("FASTSGD_ISA", "").strip().lower() or None)
+
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
                "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
@@ -207,9 +286,9 @@ cdef inline int check_span(Py_ssize_t off, Py_ssize_t n,
 
 cdef inline double sumsq(const floating* a, Py_ssize_t n) noexcept nogil:
     if floating is float:
-        return fsgd_sumsq_f(a, n)
+        return fsgd_active.sumsq_f(a, n)
     else:
-        return fsgd_sumsq_d(a, n)
+        return fsgd_active.sumsq_d(a, n)
 
 
 cdef inline floating* shift(floating* p, Py_ssize_t off) noexcept nogil:
@@ -232,9 +311,9 @@ cdef inline double update(const fsgd_opt* o, floating* w, floating* s1, floating
     """One step of ``o.rule`` on ``w[:n]`` with gradient ``gs * d + a * w``;
     returns sum(w**2) before it when ``a != 0``."""
     if floating is float:
-        return fsgd_update_f(o, w, s1, s2, d, n, gs, a)
+        return fsgd_active.update_f(o, w, s1, s2, d, n, gs, a)
     else:
-        return fsgd_update_d(o, w, s1, s2, d, n, gs, a)
+        return fsgd_active.update_d(o, w, s1, s2, d, n, gs, a)
 
 
 cdef inline void gemv_rows(floating* out, const floating* x, const floating* W,
@@ -243,9 +322,9 @@ cdef inline void gemv_rows(floating* out, const floating* x, const floating* W,
     """``out += x @ W`` for W of shape (n_in, n_out), skipping the zeros of x;
     ``in_order`` rounds as the forward pass fused into ``sweep_first`` does."""
     if floating is float:
-        fsgd_gemv_rows_f(out, x, W, n_in, n_out, in_order)
+        fsgd_active.gemv_rows_f(out, x, W, n_in, n_out, in_order)
     else:
-        fsgd_gemv_rows_d(out, x, W, n_in, n_out, in_order)
+        fsgd_active.gemv_rows_d(out, x, W, n_in, n_out, in_order)
 
 
 cdef inline void gather_rows(floating* out, const floating* vals,
@@ -253,9 +332,9 @@ cdef inline void gather_rows(floating* out, const floating* vals,
                              const floating* W, Py_ssize_t n_out) noexcept nogil:
     """``out += vals @ W[idx]``: a CSR row times W."""
     if floating is float:
-        fsgd_gather_rows_f(out, vals, idx, nnz, W, n_out)
+        fsgd_active.gather_rows_f(out, vals, idx, nnz, W, n_out)
     else:
-        fsgd_gather_rows_d(out, vals, idx, nnz, W, n_out)
+        fsgd_active.gather_rows_d(out, vals, idx, nnz, W, n_out)
 
 
 # ---------------------------------------------------------------------------------
@@ -265,27 +344,27 @@ cdef inline void activate_rows(floating* z, Py_ssize_t rows, Py_ssize_t cols,
                                int kind) noexcept nogil:
     """Apply activation ``kind`` in place to a row-major (rows, cols) block."""
     if floating is float:
-        fsgd_activate_f(z, rows, cols, kind)
+        fsgd_active.activate_f(z, rows, cols, kind)
     else:
-        fsgd_activate_d(z, rows, cols, kind)
+        fsgd_active.activate_d(z, rows, cols, kind)
 
 
 cdef inline void backprop_activation(floating* delta, const floating* a,
                                      Py_ssize_t n, int kind) noexcept nogil:
     """Multiply ``delta`` by the activation's derivative, written in its output."""
     if floating is float:
-        fsgd_backprop_activation_f(delta, a, n, kind)
+        fsgd_active.backprop_activation_f(delta, a, n, kind)
     else:
-        fsgd_backprop_activation_d(delta, a, n, kind)
+        fsgd_active.backprop_activation_d(delta, a, n, kind)
 
 
 cdef inline double row_loss(const floating* p, const floating* y, Py_ssize_t k,
                             int output) noexcept nogil:
     """One sample's loss, as scikit-learn's LOSS_FUNCTIONS compute it."""
     if floating is float:
-        return fsgd_row_loss_f(p, y, k, output)
+        return fsgd_active.row_loss_f(p, y, k, output)
     else:
-        return fsgd_row_loss_d(p, y, k, output)
+        return fsgd_active.row_loss_d(p, y, k, output)
 
 
 cdef double loss_and_output_delta(Net* net, const floating* out, floating* delta,
@@ -350,11 +429,11 @@ cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
         start = n_in * n_out
         check_span(0, start, nc)
         if floating is float:
-            sq = fsgd_grad_step_first_f(o, P, S1, n_in, n_out, X0, n_in, c, d0,
-                                        <floating> inv_sw, a)
+            sq = fsgd_active.grad_step_first_f(o, P, S1, n_in, n_out, X0, n_in, c, d0,
+                                               <floating> inv_sw, a)
         else:
-            sq = fsgd_grad_step_first_d(o, P, S1, n_in, n_out, X0, n_in, c, d0,
-                                        <floating> inv_sw, a)
+            sq = fsgd_active.grad_step_first_d(o, P, S1, n_in, n_out, X0, n_in, c, d0,
+                                               <floating> inv_sw, a)
     elif X0 != NULL:
         start = n_in * n_out
         r0 = 0
@@ -589,11 +668,11 @@ cdef void online_forward_hidden(Net* net, const floating* P, floating* acts,
         out = acts + net.act_off[layer]
         if layer == L - 1 and WT != NULL:
             if floating is float:
-                fsgd_tforward_f(out, P + net.icpt_off[layer], WT,
-                                acts + net.act_off[layer - 1], n_in, n_out)
+                fsgd_active.tforward_f(out, P + net.icpt_off[layer], WT,
+                                       acts + net.act_off[layer - 1], n_in, n_out)
             else:
-                fsgd_tforward_d(out, P + net.icpt_off[layer], WT,
-                                acts + net.act_off[layer - 1], n_in, n_out)
+                fsgd_active.tforward_d(out, P + net.icpt_off[layer], WT,
+                                       acts + net.act_off[layer - 1], n_in, n_out)
         else:
             memcpy(out, P + net.icpt_off[layer], n_out * sizeof(floating))
             gemv_rows(out, acts + net.act_off[layer - 1], P + net.coef_off[layer],
@@ -637,11 +716,11 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     cdef double sq
     check_span(off, n_in * n_out, net.n_coefs)
     if floating is float:
-        sq = fsgd_sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off), n_in,
-                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
+        sq = fsgd_active.sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off),
+                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a, skip)
     else:
-        sq = fsgd_sweep_hidden_d(o, P + off, shift(S1, off), shift(S2, off), n_in,
-                                 n_out, d_out, a_in, d_in, inv_sw, a, skip)
+        sq = fsgd_active.sweep_hidden_d(o, P + off, shift(S1, off), shift(S2, off),
+                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a, skip)
     backprop_activation(d_in, a_in, n_in, net.hidden)
     return sq
 
@@ -652,9 +731,11 @@ cdef double sweep_first(Opt* o, floating* W, floating* S1, floating* S2,
                         floating inv_sw) noexcept nogil:
     cdef floating a = o.alpha * inv_sw
     if floating is float:
-        return fsgd_sweep_first_f(o, W, S1, S2, n_in, n_out, d1, x, xn, out, inv_sw, a)
+        return fsgd_active.sweep_first_f(o, W, S1, S2, n_in, n_out, d1, x, xn, out,
+                                         inv_sw, a)
     else:
-        return fsgd_sweep_first_d(o, W, S1, S2, n_in, n_out, d1, x, xn, out, inv_sw, a)
+        return fsgd_active.sweep_first_d(o, W, S1, S2, n_in, n_out, d1, x, xn, out,
+                                         inv_sw, a)
 
 
 cdef double online_sweep_first(Net* net, floating* P, floating* S1, floating* S2,
@@ -747,34 +828,34 @@ cdef inline void window_sweep(floating* W, Py_ssize_t n_in, Py_ssize_t n_out,
                               Py_ssize_t n_pending, const floating* XTn,
                               floating* F) noexcept nogil:
     if floating is float:
-        fsgd_window_sweep_f(W, n_in, n_out, XT, U, n_pending, XTn, F)
+        fsgd_active.window_sweep_f(W, n_in, n_out, XT, U, n_pending, XTn, F)
     else:
-        fsgd_window_sweep_d(W, n_in, n_out, XT, U, n_pending, XTn, F)
+        fsgd_active.window_sweep_d(W, n_in, n_out, XT, U, n_pending, XTn, F)
 
 
 cdef inline void transpose(floating* dst, const floating* src, Py_ssize_t rows,
                            Py_ssize_t cols) noexcept nogil:
     if floating is float:
-        fsgd_transpose_f(dst, src, rows, cols)
+        fsgd_active.transpose_f(dst, src, rows, cols)
     else:
-        fsgd_transpose_d(dst, src, rows, cols)
+        fsgd_active.transpose_d(dst, src, rows, cols)
 
 
 cdef inline void tsweep(floating* WT, const floating* d, const floating* h,
                         floating* d_in, Py_ssize_t n_in, Py_ssize_t n_out,
                         floating s) noexcept nogil:
     if floating is float:
-        fsgd_tsweep_f(WT, d, h, d_in, n_in, n_out, s)
+        fsgd_active.tsweep_f(WT, d, h, d_in, n_in, n_out, s)
     else:
-        fsgd_tsweep_d(WT, d, h, d_in, n_in, n_out, s)
+        fsgd_active.tsweep_d(WT, d, h, d_in, n_in, n_out, s)
 
 
 cdef inline void window_gram(const floating* XT, Py_ssize_t nf,
                              floating* G) noexcept nogil:
     if floating is float:
-        fsgd_window_gram_f(XT, nf, G)
+        fsgd_active.window_gram_f(XT, nf, G)
     else:
-        fsgd_window_gram_d(XT, nf, G)
+        fsgd_active.window_gram_d(XT, nf, G)
 
 
 cdef void load_window(Data* d, Py_ssize_t nf, const Py_ssize_t* order,
@@ -827,7 +908,7 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     check_span(net.coef_off[L - 1], m * K, net.n_coefs)
     if n == 0:
         return 0
-    if L >= 2 and K * sizeof(floating) < 2 * VBYTES:
+    if L >= 2 and K * sizeof(floating) < 2 * <size_t> fsgd_active.vbytes:
         # A narrow last layer, swept transposed for the length of the call.
         WT = G + WIN * WIN
         check_span(0, WT - work + m * K, work_size)
@@ -846,12 +927,12 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
             if L == 2 and WT != NULL:
                 # One hidden layer and a narrow output: the whole step in C.
                 if floating is float:
-                    loss = fsgd_online_step2_f(
+                    loss = fsgd_active.online_step2_f(
                         acts, deltas, u1, K, net.hidden, net.output, b0,
                         P + net.icpt_off[1], WT, F, G, U, q,
                         <const float*> d.Y + row * K, w, <float> o.step_lr)
                 else:
-                    loss = fsgd_online_step2_d(
+                    loss = fsgd_active.online_step2_d(
                         acts, deltas, u1, K, net.hidden, net.output, b0,
                         P + net.icpt_off[1], WT, F, G, U, q,
                         <const double*> d.Y + row * K, w, o.step_lr)
@@ -862,9 +943,9 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
                         XT[j * WIN + q] = 0
                 continue
             if floating is float:
-                fsgd_window_forward_f(acts, b0, F, G, q, U, u1)
+                fsgd_active.window_forward_f(acts, b0, F, G, q, U, u1)
             else:
-                fsgd_window_forward_d(acts, b0, F, G, q, U, u1)
+                fsgd_active.window_forward_d(acts, b0, F, G, q, U, u1)
             online_forward_hidden(net, P, acts, WT)
             loss = loss_and_output_delta(net, out, deltas + net.act_off[L - 1], 1, d,
                                          NULL, row)
@@ -1230,9 +1311,9 @@ def elementwise(str fn, floating[::1] a):
         return
     with nogil:
         if floating is float:
-            fsgd_math_f(&a[0], a.shape[0], code)
+            fsgd_active.math_f(&a[0], a.shape[0], code)
         else:
-            fsgd_math_d(&a[0], a.shape[0], code)
+            fsgd_active.math_d(&a[0], a.shape[0], code)
 
 
 def all_finite(const floating[::1] a):
@@ -1288,8 +1369,8 @@ def floor_sweep(floating[::1] W, floating[::1] state1, floating[::1] state2,
     with nogil:
         for _rep in range(repeats):
             if floating is float:
-                fsgd_floor_sweep_f(&o, &W[0], S1, S2, n_in, n_out, &delta[0], &x[0],
-                                   1, <float> alpha, tiled)
+                fsgd_active.floor_sweep_f(&o, &W[0], S1, S2, n_in, n_out, &delta[0],
+                                          &x[0], 1, <float> alpha, tiled)
             else:
-                fsgd_floor_sweep_d(&o, &W[0], S1, S2, n_in, n_out, &delta[0], &x[0],
-                                   1, alpha, tiled)
+                fsgd_active.floor_sweep_d(&o, &W[0], S1, S2, n_in, n_out, &delta[0],
+                                          &x[0], 1, alpha, tiled)

@@ -19,27 +19,31 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import _safe_indexing, check_random_state, column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastsgd import _kernels, _network
 from fastsgd._monitor import Monitor, ValidationSet, check_scoring_param
-from fastsgd._training import EpochLoop, Optimizer, TrainingSet
+from fastsgd._sklearn_compat import (
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _check_optimize_result,
+    _check_partial_fit_first_call,
+    _safe_indexing,
+    callback_management_context,
+)
+from fastsgd._training import EpochLoop, FitTasks, Optimizer, TrainingSet
 from fastsgd._validation import (
     as_kernel_array,
     check_poisson_targets,
     check_sparse_structure,
     check_training_weights,
 )
+from fastsgd._version import __version__
 
 # Attributes a fitted model carries over to and from scikit-learn's MLP.
 _SHARED_ATTRIBUTES = (
@@ -60,7 +64,41 @@ _SHARED_ATTRIBUTES = (
 )
 
 
-class BaseMLP(BaseEstimator):
+class InconsistentVersionWarning(UserWarning):
+    """Warning given when a model pickled by another fastsgd version is loaded.
+
+    Like scikit-learn's ``InconsistentVersionWarning``: the model may not load
+    or predict as it did. Refit it, or load it with the version that saved it.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the loaded model.
+    current_fastsgd_version : str
+        The version loading it.
+    original_fastsgd_version : str
+        The version that pickled it (``"unknown"`` for pickles that do not
+        record one).
+    """
+
+    def __init__(
+        self, *, estimator_name, current_fastsgd_version, original_fastsgd_version
+    ):
+        self.estimator_name = estimator_name
+        self.current_fastsgd_version = current_fastsgd_version
+        self.original_fastsgd_version = original_fastsgd_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle {self.estimator_name} from fastsgd version "
+            f"{self.original_fastsgd_version} when using version "
+            f"{self.current_fastsgd_version}. This might lead to breaking code or "
+            "invalid results: refit the model, or load it with the fastsgd "
+            "version that saved it."
+        )
+
+
+class BaseMLP(CallbackSupportMixin, BaseEstimator):
     """What MLPClassifier and MLPRegressor share. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -183,6 +221,7 @@ n_outputs), default=None
                 raise ValueError("partial_fit does not support early_stopping=True")
             hidden = self._hidden_layer_sizes()
             check_scoring_param(self.scoring)
+            self._check_callbacks()
             first_pass = not hasattr(self, "coefs_") or (
                 not self.warm_start and not incremental
             )
@@ -223,17 +262,29 @@ n_outputs), default=None
                 rows, validation = self._hold_out(
                     X_given, X, Y, user_weights, random_state
                 )
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(layout, params, X_args, Y, weights)
-        else:
-            self._fit_stochastic(
-                layout,
-                params,
-                TrainingSet(X_args, Y, weights, rows),
-                validation,
-                random_state,
-                incremental,
+        with callback_management_context(self):
+            epochs = 1 if incremental else self.max_iter
+            tasks = FitTasks(
+                self,
+                "partial_fit" if incremental else "fit",
+                0 if self.solver == "lbfgs" else epochs,
+                X_given,
+                y,
+                sample_weight,
             )
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(layout, params, X_args, Y, weights)
+            else:
+                self._fit_stochastic(
+                    layout,
+                    params,
+                    TrainingSet(X_args, Y, weights, rows),
+                    validation,
+                    random_state,
+                    incremental,
+                    tasks,
+                )
+            tasks.fit_ends()
         return self
 
     @contextmanager
@@ -261,6 +312,22 @@ n_outputs), default=None
         optimizer = getattr(self, "_optimizer", None)
         if optimizer is not None:
             optimizer.own_writeable_state()
+
+    def _check_callbacks(self):
+        """``callbacks=`` takes functions run after each epoch; scikit-learn's
+        callback objects go to ``set_callbacks``."""
+        for callback in self.callbacks or ():
+            if hasattr(callback, "on_fit_task_end"):
+                raise TypeError(
+                    f"{type(callback).__name__} is a scikit-learn callback: register "
+                    "it with set_callbacks(...). callbacks= takes functions "
+                    "callback(estimator, record) to call after each epoch."
+                )
+            if not callable(callback):
+                raise TypeError(
+                    "callbacks= takes functions callback(estimator, record) to call "
+                    f"after each epoch; got {callback!r}."
+                )
 
     def _hidden_layer_sizes(self):
         hidden = self.hidden_layer_sizes
@@ -383,7 +450,7 @@ n_outputs), default=None
             )
 
     def _fit_stochastic(
-        self, layout, params, training, validation, random_state, incremental
+        self, layout, params, training, validation, random_state, incremental, tasks
     ):
         if not hasattr(self, "loss_curve_"):  # the network is an lbfgs fit's
             self.loss_curve_ = []
@@ -417,6 +484,7 @@ n_outputs), default=None
             batch_size,
             incremental,
             random_state,
+            tasks,
         ).run()
 
     def _batch_size(self, n_samples):
@@ -597,14 +665,25 @@ n_outputs), default=None
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        if hasattr(self, "_params"):
+            self._flat_params()  # arrays put into coefs_ are what is saved
+        state = dict(super().__getstate__(), _fastsgd_version=__version__)
         if "_params" in state:
-            self._flat_params()
-            state = dict(state)
             del state["coefs_"], state["intercepts_"]
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        pickled_by = state.pop("_fastsgd_version", "unknown")
+        if pickled_by != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_fastsgd_version=__version__,
+                    original_fastsgd_version=pickled_by,
+                ),
+                stacklevel=2,
+            )
         super().__setstate__(state)
         if "_params" in state:
             self._set_params_buffer(self._params, self._layout())

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring, get_scorer, r2_score
-from sklearn.metrics._scorer import _BaseScorer
 
 from fastsgd import _kernels, _network
+from fastsgd._sklearn_compat import _BaseScorer
 
 
 def check_scoring_param(scoring):

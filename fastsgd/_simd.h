@@ -19,25 +19,13 @@
 #include <stddef.h>
 #include <string.h>
 
-#ifndef FASTSGD_DEBUG
-#define FASTSGD_DEBUG 0
-#endif
+#include "_simd_types.h"
 
 #if defined(__GNUC__)
 #define FSGD_INLINE static inline __attribute__((always_inline))
 #else
 #define FSGD_INLINE static inline
 #endif
-
-/* Activation functions, as _kernels.pyx numbers them (scikit-learn's names). */
-enum {
-    FSGD_IDENTITY = 0,
-    FSGD_LOGISTIC = 1,
-    FSGD_TANH = 2,
-    FSGD_RELU = 3,
-    FSGD_EXP = 4,
-    FSGD_SOFTMAX = 5
-};
 
 /* Vector math. With FSGD_LIBMVEC (which setup.py defines only after compiling,
  * linking and running a test program against glibc's libmvec), exp and log, and
@@ -48,12 +36,6 @@ enum {
  * underflows to 0, log(0) is -inf, tanh(-0) is -0). Without them, the same loops
  * call libm one element at a time. Either way no -ffast-math: every value may be
  * NaN or infinite. */
-#ifndef FSGD_LIBMVEC
-#define FSGD_LIBMVEC 0
-#endif
-#ifndef FSGD_LIBMVEC_TANH
-#define FSGD_LIBMVEC_TANH 0
-#endif
 #if FSGD_LIBMVEC
 #pragma omp declare simd notinbranch
 extern double exp(double);
@@ -71,22 +53,6 @@ extern float tanhf(float);
 #endif
 #endif
 
-/* Update rules, as _kernels.pyx numbers them. */
-enum { FSGD_SGD = 0, FSGD_MOMENTUM = 1, FSGD_NESTEROV = 2, FSGD_ADAM = 3 };
-
-/* The optimizer's settings for one kernel call (the Cython struct Opt). */
-typedef struct {
-    int rule;
-    double lr;          /* this epoch's learning rate (Adam: the initial one) */
-    double momentum;
-    double beta1;
-    double beta2;
-    double epsilon;
-    double alpha;
-    long long t;        /* Adam: updates so far */
-    double step_lr;     /* learning rate of the current step */
-} fsgd_opt;
-
 /* Every loop that applies an update rule is compiled once per rule and per
  * "decay" (alpha > 0, which adds alpha * w to the gradient and needs the sum of
  * squares of the weights for the loss): specialised loops without a branch inside,
@@ -103,13 +69,44 @@ typedef struct {
     default: CALL(FSGD_ADAM, 1); break;                         \
     }
 
-/* Bytes in one vector of the column-tiled loops: a 512-bit register. */
+/* The instruction set this translation unit is compiled for, as the compiler's
+ * flags say (setup.py compiles _variant.c once per instruction set): the bytes in
+ * one vector of the column-tiled loops and the number of vector registers, which
+ * sizes their register blocks. Vectors wider than the machine's would be split in
+ * halves by the compiler and the blocks would spill to the stack. */
+#if defined(__AVX512F__)
 #define FSGD_VBYTES 64
+#define FSGD_NREG 32
+#elif defined(__AVX__)
+#define FSGD_VBYTES 32
+#define FSGD_NREG 16
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+#define FSGD_VBYTES 16
+#define FSGD_NREG 32
+#else /* SSE2 (the x86-64 baseline) and any other target */
+#define FSGD_VBYTES 16
+#define FSGD_NREG 16
+#endif
 
-/* The first n elements of a vector, n <= its length (the tail of a row): AVX-512's
- * masked loads and stores where the compiler targets it (they neither read nor
- * write past the n elements), an element loop elsewhere. A masked-off element
- * loads as 0. */
+/* Register blocks of the tiled loops: vectors of columns in a tile of the on-line
+ * first-layer sweep and the transposed sweep, rows of a mini-batch gradient
+ * block. Sized so that accumulators, deltas and temporaries fit the register
+ * file: 4 with 32 registers, 2 with 16. */
+#ifndef FSGD_TILE
+#if FSGD_NREG >= 32
+#define FSGD_TILE 4
+#else
+#define FSGD_TILE 2
+#endif
+#endif
+/* Vectors of columns in a tile of the windowed sweep, which keeps FSGD_WIN
+ * forward sums per vector in registers. */
+#define FSGD_WTILE (FSGD_TILE / 2)
+
+/* The first n elements of a vector, n <= its length (the tail of a row): masked
+ * loads and stores where the instruction set has them (AVX-512's, and AVX2's
+ * VMASKMOV; they neither read nor write past the n elements, nor fault there), an
+ * element loop elsewhere. A masked-off element loads as 0. */
 #if defined(__AVX512F__) && !defined(FSGD_NO_MASK)
 #include <immintrin.h>
 #define FSGD_HAVE_MASK 1
@@ -119,16 +116,33 @@ typedef struct {
 #define FSGD_MASKSTORE_d(p, v, n) _mm512_mask_storeu_pd((p), FSGD_MASK8(n), (__m512d)(v))
 #define FSGD_MASKLOAD_f(p, n) _mm512_maskz_loadu_ps(FSGD_MASK16(n), (p))
 #define FSGD_MASKSTORE_f(p, v, n) _mm512_mask_storeu_ps((p), FSGD_MASK16(n), (__m512)(v))
+#define FSGD_HAVE_HSUM 1
 #define FSGD_HSUM_d(v) _mm512_reduce_add_pd((__m512d)(v))
 #define FSGD_HSUM_f(v) _mm512_reduce_add_ps((__m512)(v))
+#elif defined(__AVX2__) && !defined(FSGD_NO_MASK)
+#include <immintrin.h>
+#define FSGD_HAVE_MASK 1
+#define FSGD_MASK4(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+#define FSGD_MASK8(n)                                                                \
+    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define FSGD_MASKLOAD_d(p, n) _mm256_maskload_pd((p), FSGD_MASK4(n))
+#define FSGD_MASKSTORE_d(p, v, n) _mm256_maskstore_pd((p), FSGD_MASK4(n), (__m256d)(v))
+#define FSGD_MASKLOAD_f(p, n) _mm256_maskload_ps((p), FSGD_MASK8(n))
+#define FSGD_MASKSTORE_f(p, v, n) _mm256_maskstore_ps((p), FSGD_MASK8(n), (__m256)(v))
+#define FSGD_HAVE_HSUM 0
 #else
 #define FSGD_HAVE_MASK 0
+#define FSGD_HAVE_HSUM 0
 #endif
 
 /* Keep a vector in a register: GCC would otherwise fold its load into every
  * multiply-add that uses it, loading it once per use. */
 #if defined(__GNUC__) && defined(__AVX512F__)
 #define FSGD_IN_REGISTER(v) __asm__("" : "+v"(v))
+#elif defined(__GNUC__) && defined(__SSE2__)
+#define FSGD_IN_REGISTER(v) __asm__("" : "+x"(v))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#define FSGD_IN_REGISTER(v) __asm__("" : "+w"(v))
 #else
 #define FSGD_IN_REGISTER(v) ((void)0)
 #endif
@@ -137,9 +151,6 @@ typedef struct {
  * non-zero inputs of a ReLU layer): the list lives on the stack. */
 #define FSGD_ROW_CHUNK 256
 
-/* Samples whose on-line first-layer steps wait to be made in one sweep (plain
- * SGD; see fsgd_window_sweep). */
-#define FSGD_WIN 8
 
 /* A state row, keeping an absent state (NULL) NULL. */
 #define FSGD_ROW_STATE(base, off) ((base) != NULL ? (base) + (off) : (base))
@@ -147,10 +158,10 @@ typedef struct {
 #define FSGD_CAT2(a, b) a##_##b
 #define FSGD_CAT(a, b) FSGD_CAT2(a, b)
 
-/* FSGD_NV: elements in one vector of FSGD_VBYTES, as a literal (for simdlen). */
+/* FSGD_NV: elements in one vector of FSGD_VBYTES, a constant (for simdlen). */
 #define T double
 #define S d
-#define FSGD_NV 8
+#define FSGD_NV (FSGD_VBYTES / 8)
 #define FSGD_SQRT sqrt
 #define FSGD_EXPF exp
 #define FSGD_LOGF log
@@ -166,7 +177,7 @@ typedef struct {
 
 #define T float
 #define S f
-#define FSGD_NV 16
+#define FSGD_NV (FSGD_VBYTES / 4)
 #define FSGD_SQRT sqrtf
 #define FSGD_EXPF expf
 #define FSGD_LOGF logf

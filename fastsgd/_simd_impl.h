@@ -94,6 +94,8 @@ FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_n)(const T *p, ptrdiff_t n)
 #else
     FN(fsgd_vec) v = {0};
     ptrdiff_t l;
+    if (n == VLEN)
+        return FN(fsgd_vload)(p);
     for (l = 0; l < n; l++)
         v[l] = p[l];
     return v;
@@ -107,6 +109,10 @@ FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
     FSGD_CAT(FSGD_MASKSTORE, S)(p, v, n);
 #else
     ptrdiff_t l;
+    if (n == VLEN) {
+        FN(fsgd_vstore)(p, v);
+        return;
+    }
     for (l = 0; l < n; l++)
         p[l] = v[l];
 #endif
@@ -115,7 +121,7 @@ FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
 /* The sum of a vector's elements (a tree of additions in registers). */
 FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
 {
-#if FSGD_HAVE_MASK
+#if FSGD_HAVE_HSUM
     return FSGD_CAT(FSGD_HSUM, S)(v);
 #else
     T s = 0;
@@ -565,7 +571,9 @@ FSGD_INLINE double FN(fsgd_sweep_first_body)(
 {
     double sq = 0;
     ptrdiff_t j0 = 0;
-    if (rule != FSGD_ADAM)
+    /* Tiles of 4 vectors need 32 registers; with 16, four rows a pass (which
+     * keep nothing in registers across rows) are faster. */
+    if (rule != FSGD_ADAM && FSGD_NREG >= 32)
         sq = FN(fsgd_sweep_first_tiles)(rule, decay, fwd, h, W, S1, n_in, n_out, d,
                                         x, xn, out, inv_sw, a, &j0);
     if (j0 < n_out)
@@ -625,7 +633,7 @@ static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
 
 /* ---- mini-batch: layer 0's gradient and step, one register block at a time ------- */
 
-/* Rows i..i+R-1 (R = 4 or 1) by NV = 4 vectors of columns from j0 of layer 0: the
+/* Rows i..i+R-1 (R = FSGD_TILE or 1) by 4 vectors of columns from j0 of layer 0: the
  * block's gradient X0[:, rows].T @ d0[:, cols] summed over the batch's c rows in
  * registers, then the block's step, while it is still there. n0..n3: elements of
  * each vector (VLEN but for the last tile of a layer whose width is not a
@@ -683,12 +691,15 @@ FSGD_INLINE void FN(fsgd_grad_block)(
         a01 += x0 * v1;
         a02 += x0 * v2;
         a03 += x0 * v3;
-        if (R == 4) {
-            const T x1 = xr[1], x2 = xr[2], x3 = xr[3];
+        if (R >= 2) {
+            const T x1 = xr[1];
             a10 += x1 * v0;
             a11 += x1 * v1;
             a12 += x1 * v2;
             a13 += x1 * v3;
+        }
+        if (R >= 4) {
+            const T x2 = xr[2], x3 = xr[3];
             a20 += x2 * v0;
             a21 += x2 * v1;
             a22 += x2 * v2;
@@ -731,9 +742,10 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
         FN(fsgd_vec) q = zero;
         n = n_out - j0;
         if (n >= 4 * VLEN) {
-            for (i = 0; i + 4 <= n_in; i += 4)
-                FN(fsgd_grad_block)(rule, decay, 1, 4, h, W, S1, n_out, i, j0, X0, ldx,
-                                    c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
+            for (i = 0; i + FSGD_TILE <= n_in; i += FSGD_TILE)
+                FN(fsgd_grad_block)(rule, decay, 1, FSGD_TILE, h, W, S1, n_out, i, j0,
+                                    X0, ldx, c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN,
+                                    &q);
             for (; i < n_in; i++)
                 FN(fsgd_grad_block)(rule, decay, 1, 1, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
@@ -742,9 +754,9 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
             n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
             n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
             n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
-            for (i = 0; i + 4 <= n_in; i += 4)
-                FN(fsgd_grad_block)(rule, decay, 0, 4, h, W, S1, n_out, i, j0, X0, ldx,
-                                    c, d0, lgs, la, n0, n1, n2, n3, &q);
+            for (i = 0; i + FSGD_TILE <= n_in; i += FSGD_TILE)
+                FN(fsgd_grad_block)(rule, decay, 0, FSGD_TILE, h, W, S1, n_out, i, j0,
+                                    X0, ldx, c, d0, lgs, la, n0, n1, n2, n3, &q);
             for (; i < n_in; i++)
                 FN(fsgd_grad_block)(rule, decay, 0, 1, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, n0, n1, n2, n3, &q);
@@ -799,8 +811,9 @@ static double FN(fsgd_grad_step_first)(const fsgd_opt *o, T *W, T *S1,
  * one load and one store of each weight per FSGD_WIN samples instead of per
  * sample, which on-line steps would otherwise be bound by. */
 
-/* One tile of that sweep: columns [j, j + n0 + n1) of every row, two vectors of
- * n0 and n1 elements (`full`: both whole). XT holds the window's inputs
+/* One tile of that sweep: columns [j, j + n0 + n1) of every row, FSGD_WTILE
+ * vectors (two, or one where 16 registers cannot hold two vectors' FSGD_WIN
+ * forward sums) of n0 and n1 elements (`full`: whole). XT holds the window's inputs
  * transposed (XT[i * FSGD_WIN + p] is x_p[i]), U its np pending steps (rows of
  * n_out); XTn and F (fwd): the next window's inputs, and their forward passes,
  * written to F (FSGD_WIN rows of n_out). */
@@ -819,26 +832,33 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
         T *w = W + i * n_out + j;
         const T *xt = XT + i * FSGD_WIN;
         FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
-        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        FN(fsgd_vec) w1 = zero;
+        if (FSGD_WTILE > 1)
+            w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
         for (p = 0; p < np; p++) {
             const T *u = U + p * n_out + j;
             const T xp = xt[p];
             w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
-            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
+            if (FSGD_WTILE > 1)
+                w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN)
+                                 : FN(fsgd_vload_n)(u + VLEN, n1));
         }
         if (full) {
             FN(fsgd_vstore)(w, w0);
-            FN(fsgd_vstore)(w + VLEN, w1);
+            if (FSGD_WTILE > 1)
+                FN(fsgd_vstore)(w + VLEN, w1);
         } else {
             FN(fsgd_vstore_n)(w, w0, n0);
-            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
+            if (FSGD_WTILE > 1)
+                FN(fsgd_vstore_n)(w + VLEN, w1, n1);
         }
         if (fwd) {
             const T *xn = XTn + i * FSGD_WIN;
 #pragma GCC unroll 8
             for (q = 0; q < FSGD_WIN; q++) {
                 f0[q] += xn[q] * w0;
-                f1[q] += xn[q] * w1;
+                if (FSGD_WTILE > 1)
+                    f1[q] += xn[q] * w1;
             }
         }
     }
@@ -848,10 +868,12 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
             T *fq = F + q * n_out + j;
             if (full) {
                 FN(fsgd_vstore)(fq, f0[q]);
-                FN(fsgd_vstore)(fq + VLEN, f1[q]);
+                if (FSGD_WTILE > 1)
+                    FN(fsgd_vstore)(fq + VLEN, f1[q]);
             } else {
                 FN(fsgd_vstore_n)(fq, f0[q], n0);
-                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
+                if (FSGD_WTILE > 1)
+                    FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
             }
         }
     }
@@ -863,10 +885,10 @@ FSGD_INLINE void FN(fsgd_window_sweep_body)(const int fwd, T *W, ptrdiff_t n_in,
                                             T *F)
 {
     ptrdiff_t j = 0, n;
-    for (; j + 2 * VLEN <= n_out; j += 2 * VLEN)
+    for (; j + FSGD_WTILE * VLEN <= n_out; j += FSGD_WTILE * VLEN)
         FN(fsgd_window_tile)(1, fwd, W, n_in, n_out, j, XT, U, np, XTn, F, VLEN,
                              VLEN);
-    n = n_out - j;
+    n = n_out - j; /* less than FSGD_WTILE vectors */
     if (n > 0)
         FN(fsgd_window_tile)(0, fwd, W, n_in, n_out, j, XT, U, np, XTn, F,
                              n < VLEN ? n : VLEN, n < VLEN ? 0 : n - VLEN);
@@ -950,8 +972,8 @@ FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
     }
 }
 
-/* One tile of fsgd_tsweep: columns [i0, i0 + 4 VLEN) of WT, as n0..n3 elements
- * of four vectors (`full`: all whole, no masks). */
+/* One tile of fsgd_tsweep: columns [i0, i0 + FSGD_TILE VLEN) of WT, as n0..n3
+ * elements of FSGD_TILE vectors (`full`: all whole, no masks). */
 #define FSGD_TLD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
 #define FSGD_TST(p, v, n)                                                            \
     do {                                                                             \
@@ -966,32 +988,37 @@ FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T
                                       T s, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1,
                                       ptrdiff_t n2, ptrdiff_t n3)
 {
+    const FN(fsgd_vec) zero = {0};
     const FN(fsgd_vec) h0 = FSGD_TLD(h + i0, n0);
     const FN(fsgd_vec) h1 = FSGD_TLD(h + i0 + VLEN, n1);
-    const FN(fsgd_vec) h2 = FSGD_TLD(h + i0 + 2 * VLEN, n2);
-    const FN(fsgd_vec) h3 = FSGD_TLD(h + i0 + 3 * VLEN, n3);
-    FN(fsgd_vec) a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    const FN(fsgd_vec) h2 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 2 * VLEN, n2) : zero;
+    const FN(fsgd_vec) h3 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 3 * VLEN, n3) : zero;
+    FN(fsgd_vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     ptrdiff_t j;
     for (j = 0; j < n_out; j++) {
         T *w = WT + j * n_in + i0;
         const T dj = d[j], uj = s * d[j];
         FN(fsgd_vec) w0 = FSGD_TLD(w, n0);
         FN(fsgd_vec) w1 = FSGD_TLD(w + VLEN, n1);
-        FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
-        FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
         a0 += dj * w0;
         a1 += dj * w1;
-        a2 += dj * w2;
-        a3 += dj * w3;
         FSGD_TST(w, w0 - uj * h0, n0);
         FSGD_TST(w + VLEN, w1 - uj * h1, n1);
-        FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
-        FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+        if (FSGD_TILE > 2) {
+            FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
+            FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
+            a2 += dj * w2;
+            a3 += dj * w3;
+            FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
+            FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+        }
     }
     FSGD_TST(d_in + i0, a0, n0);
     FSGD_TST(d_in + i0 + VLEN, a1, n1);
-    FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
-    FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+    if (FSGD_TILE > 2) {
+        FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
+        FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+    }
 }
 
 #undef FSGD_TLD
@@ -1004,7 +1031,7 @@ FSGD_INLINE void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
                             ptrdiff_t n_in, ptrdiff_t n_out, T s)
 {
     ptrdiff_t i0, n, n0, n1, n2, n3;
-    for (i0 = 0; i0 + 4 * VLEN <= n_in; i0 += 4 * VLEN)
+    for (i0 = 0; i0 + FSGD_TILE * VLEN <= n_in; i0 += FSGD_TILE * VLEN)
         FN(fsgd_tsweep_tile)(1, WT, d, h, d_in, n_in, n_out, s, i0, VLEN, VLEN, VLEN,
                              VLEN);
     if (i0 < n_in) {
@@ -1297,11 +1324,12 @@ static void FN(fsgd_backprop_activation)(T *restrict delta, const T *restrict a,
 FSGD_INLINE double FN(fsgd_sum_clogv)(const T *c, const T *v, const ptrdiff_t *idx,
                                       ptrdiff_t m)
 {
-    double buf[8], s = 0;
+    double buf[FSGD_VBYTES / sizeof(double)], s = 0;
+    const ptrdiff_t nb = FSGD_VBYTES / sizeof(double); /* one vector of double */
     ptrdiff_t p0, l, cnt;
-    for (p0 = 0; p0 < m; p0 += 8) {
-        cnt = m - p0 < 8 ? m - p0 : 8;
-        for (l = 0; l < 8; l++)
+    for (p0 = 0; p0 < m; p0 += nb) {
+        cnt = m - p0 < nb ? m - p0 : nb;
+        for (l = 0; l < nb; l++)
             buf[l] = 1.0;
         for (l = 0; l < cnt; l++)
             buf[l] = v[idx[p0 + l]];

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
 from fastsgd import _kernels, _network
+from fastsgd._sklearn_compat import HAS_CALLBACK_API, AdamOptimizer, SGDOptimizer
 from fastsgd._threads import blas_threads_for
 
 
@@ -237,6 +237,69 @@ class TrainingSet:
         return self.Y.shape[0] if self.rows is None else self.rows.shape[0]
 
 
+def _fitted_with(layout, params):
+    """The attributes that make a copy of the estimator predict with (a copy of)
+    ``params``: what a scikit-learn callback's ``fitted_estimator`` is built from."""
+    params = params.copy()
+    coefs, intercepts = _network.param_views(layout, params)
+    return {"_params": params, "coefs_": coefs, "intercepts_": intercepts}
+
+
+class FitTasks:
+    """A fit's tasks for scikit-learn's callback API (``set_callbacks``): one root
+    task per ``fit`` or ``partial_fit`` call, with one sub-task per epoch.
+
+    Under a meta-estimator (``Pipeline``, ``GridSearchCV``) the root task joins
+    the meta-estimator's task tree. Callbacks get the data as passed to the call;
+    at the end of a task, ``fitted_estimator`` predicts with the weights as they
+    are then. Does nothing where scikit-learn has no callback API.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+    task_name : str
+        ``"fit"`` or ``"partial_fit"``.
+    max_epochs : int
+        Sub-tasks at most (0: none, as for L-BFGS).
+    X, y, sample_weight
+        The call's arguments, for the callbacks.
+    """
+
+    def __init__(self, estimator, task_name, max_epochs, X, y, sample_weight):
+        self.est = estimator
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        self.data = {"X": X, "y": y, "metadata": metadata}
+        self.context = None
+        self.epoch = None
+        if HAS_CALLBACK_API:
+            self.context = estimator._init_callback_context(
+                task_name=task_name, max_subtasks=max_epochs
+            )
+            self.context.call_on_fit_task_begin(estimator=estimator, **self.data)
+
+    def epoch_begins(self):
+        if self.context is not None:
+            self.epoch = self.context.subcontext(task_name="epoch")
+            self.epoch.call_on_fit_task_begin(estimator=self.est, **self.data)
+
+    def epoch_ends(self, layout, params):
+        """End the epoch's task; returns whether a callback asks to stop."""
+        if self.epoch is None:
+            return False
+        epoch, self.epoch = self.epoch, None
+        return epoch.call_on_fit_task_end(
+            estimator=self.est,
+            **self.data,
+            reconstruction_attributes=lambda: _fitted_with(layout, params),
+        )
+
+    def fit_ends(self):
+        if self.context is not None:
+            self.context.call_on_fit_task_end(
+                estimator=self.est, **self.data, reconstruction_attributes={}
+            )
+
+
 @contextmanager
 def _sigint_stops_training():
     """While training, Ctrl-C asks the loop to stop after the current epoch; a second
@@ -256,6 +319,10 @@ def _sigint_stops_training():
         yield state
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# Said of weights that cannot be kept either.
+_UNUSABLE = ", but they too give infinite or NaN outputs on the training data: refit it"
 
 
 def _fixed_width(value):
@@ -339,6 +406,8 @@ class EpochLoop:
         ``partial_fit``: one epoch.
     random_state : RandomState
         The generator scikit-learn would use for this fit's shuffles.
+    tasks : FitTasks
+        The call's tasks for scikit-learn's callbacks.
     """
 
     def __init__(
@@ -352,6 +421,7 @@ class EpochLoop:
         batch_size,
         incremental,
         random_state,
+        tasks,
     ):
         self.est = estimator
         self.layout = layout
@@ -362,6 +432,7 @@ class EpochLoop:
         self.batch_size = batch_size
         self.incremental = incremental
         self.random_state = random_state
+        self.tasks = tasks
         n = training.n_samples
         dtype = params.dtype
         if batch_size == 1 and np.ptp(training.sample_weight) > 0:
@@ -413,7 +484,9 @@ class EpochLoop:
             np.take(self.training.rows, self.sample_idx, out=self.order)
         return self.order
 
-    def _train_one_epoch(self, epoch):
+    def _train_one_epoch(self):
+        """One kernel call; returns the epoch's mean training loss and, when it
+        diverged, what did (None otherwise)."""
         order = self._next_order()
         tr = self.training
         self.snapshot.save()
@@ -434,31 +507,52 @@ class EpochLoop:
         self.optimizer.t = t
         if self.optimizer.rule == "adam":
             self.optimizer.learning_rate = step_lr
+        diverged = None
         if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
             what = "loss" if not math.isfinite(loss_sum) else "weights"
-            self._diverged(epoch, f"the {what} became infinite or NaN")
-        return loss_sum / tr.n_samples
+            diverged = f"the {what} became infinite or NaN"
+        return loss_sum / tr.n_samples, diverged
 
     def _diverged(self, epoch, what):
-        """Roll the model back to before ``epoch`` (to the best epoch's weights when
-        a validation set is watched, as a stop would) and say so."""
-        lr = self.optimizer.learning_rate
+        """Roll the model back to before ``epoch``, which diverged. Without a
+        watched validation set that is an error (ValueError); with one, see
+        ``_keep_best_weights``."""
+        advice = self._advice()
         self.snapshot.restore()
-        if self._restore_best():
-            kept = self._kept_weights()
-        else:
-            kept = f"the weights it had before epoch {epoch}"
-            # That epoch's loss was summed before each update, so the weights
-            # before it are not known to give finite outputs: check.
-            if not self._outputs_finite():
-                kept += (
-                    ", but they too give infinite or NaN outputs on the training "
-                    "data: refit it"
-                )
+        if self.monitor is not None:
+            return self._keep_best_weights(epoch, what, advice)
+        kept = f"the weights it had before epoch {epoch}"
+        # That epoch's loss was summed before each update, so the weights
+        # before it are not known to give finite outputs: check.
+        if not self._outputs_finite():
+            kept += _UNUSABLE
         raise ValueError(
-            f"Training diverged in epoch {epoch}: {what}. Scale the inputs (for "
-            "example with StandardScaler) or use a smaller learning_rate_init (the "
-            f"learning rate was {lr:g}). The model keeps {kept}."
+            f"Training diverged in epoch {epoch}: {what}. {advice} The model keeps "
+            f"{kept}."
+        )
+
+    def _keep_best_weights(self, epoch, what, advice):
+        """scikit-learn's rule (#29504) when training diverges with a watched
+        validation set: it stops there with the best epoch's weights. Returns the
+        warning to give; raises a ValueError if even those weights give infinite
+        or NaN outputs on the training data."""
+        np.copyto(self.params, self.est._best_params)
+        kept = self._kept_weights()
+        if not self._outputs_finite():
+            raise ValueError(
+                f"Training diverged in epoch {epoch}: {what}. {advice} The model "
+                f"keeps {kept}{_UNUSABLE}."
+            )
+        return (
+            f"Training diverged in epoch {epoch}: {what}. Training stopped; the "
+            f"model keeps {kept}. {advice}"
+        )
+
+    def _advice(self):
+        return (
+            "Scale the inputs (for example with StandardScaler) or use a smaller "
+            "learning_rate_init (the learning rate was "
+            f"{self.optimizer.learning_rate:g})."
         )
 
     def _restore_best(self):
@@ -476,7 +570,7 @@ class EpochLoop:
             return "the weights it started with (no epoch improved on them)"
         return (
             f"the weights of epoch {est.best_epoch_} (valid_{self.monitor.name} = "
-            f"{est.best_validation_score_:.6f})"
+            f"{_fixed_width(est.best_validation_score_)})"
         )
 
     def _outputs_finite(self):
@@ -562,11 +656,19 @@ class EpochLoop:
                     callback.on_train_end(est)
         restored = self._restore_best()
         if est.n_iter_ > 0 and not self._outputs_finite():
-            self._diverged(
-                len(est.history_),
-                "after its last update the network's "
-                "outputs on the training data are infinite or NaN",
+            epoch = len(est.history_)
+            what = (
+                "after its last update the network's outputs on the training data "
+                "are infinite or NaN"
             )
+            if self.monitor is None:
+                self._diverged(epoch, what)
+            warnings.warn(
+                self._keep_best_weights(epoch, what, self._advice()),
+                UserWarning,
+                stacklevel=5,
+            )
+            reason, restored = f"training diverged in epoch {epoch} ({what})", True
         self._finish(reason, restored)
 
     def _epoch(self, n, sigint):
@@ -580,14 +682,20 @@ class EpochLoop:
             if self.optimizer.rule == "adam"
             else self.optimizer.learning_rate
         )
-        train_loss = self._train_one_epoch(epoch)
+        self.tasks.epoch_begins()
+        train_loss, diverged = self._train_one_epoch()
+        divergence = None if diverged is None else self._diverged(epoch, diverged)
         est.n_iter_ += 1
         est.loss_ = train_loss
         est.t_ += n
         est.loss_curve_.append(train_loss)
         record = {"epoch": epoch, "train_loss": train_loss}
         if self.monitor is not None:
-            valid_loss, valid_score = self.monitor.evaluate(self.params)
+            valid_loss, valid_score = (
+                self.monitor.evaluate(self.params)
+                if divergence is None
+                else (math.nan, math.nan)
+            )
             record["valid_loss"] = valid_loss
             record["valid_score"] = valid_score
             est.validation_loss_curve_.append(valid_loss)
@@ -607,8 +715,14 @@ class EpochLoop:
         # A callback (or a scorer) may have put new arrays into coefs_ (to clip
         # weights, say): training goes on from them.
         est._adopt_replaced_weights(self.params)
+        sklearn_stop = self.tasks.epoch_ends(self.layout, self.params)
+        if divergence is not None:
+            warnings.warn(divergence, UserWarning, stacklevel=6)
+            return f"training diverged in epoch {epoch} ({diverged})"
         if stopper is not None:
             return f"stopped by callback {getattr(stopper, '__name__', stopper)}"
+        if sklearn_stop:
+            return "stopped by a scikit-learn callback (set_callbacks)"
         if est._no_improvement_count > est.n_iter_no_change:
             stop, action = self.optimizer.trigger_stopping()
             if stop:

@@ -68,6 +68,14 @@ class ProgressBar:
     def __init__(self, file=None):
         self.file = file
 
+    def __repr__(self):
+        if self.file is None:
+            return "ProgressBar()"
+        # A stream's repr may carry its memory address; its name does not.
+        name = getattr(self.file, "name", None)
+        shown = name.strip("<>") if isinstance(name, str) else type(self.file).__name__
+        return f"ProgressBar(file=<{shown}>)"
+
     def on_train_begin(self, estimator, total=None):
         """Open the display, closing one that is still open.
 

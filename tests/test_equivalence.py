@@ -15,6 +15,9 @@ from sklearn import neural_network as sk
 
 import fastsgd
 
+# Every test here runs on each instruction-set path of the kernels.
+pytestmark = pytest.mark.usefixtures("every_isa")
+
 RULES = {
     "sgd": dict(solver="sgd", momentum=0.0),
     "momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False),

@@ -2,6 +2,7 @@
 persistence, meta-estimators, weights moved in and out."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -10,11 +11,13 @@ import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
 from sklearn.base import clone
+from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fastsgd import MLPClassifier, MLPRegressor
+import fastsgd
+from fastsgd import InconsistentVersionWarning, MLPClassifier, MLPRegressor
 
 
 def small_model(**params):
@@ -188,6 +191,63 @@ def test_divergence_names_the_epoch_and_keeps_the_last_finite_weights():
     assert len(model.loss_curve_) == model.n_iter_ == len(model.history_)
 
 
+def diverging_iris_regressor(**params):
+    """The example of scikit-learn#29504: identity units at learning rate 1 on
+    unscaled iris diverge after a few epochs."""
+    defaults = dict(
+        hidden_layer_sizes=100,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1,
+        max_iter=20,
+        random_state=0,
+    )
+    return MLPRegressor(**{**defaults, **params})
+
+
+@pytest.mark.parametrize("watched", ["early_stopping", "X_val"])
+def test_divergence_with_a_watched_set_ends_training_with_the_best_weights(watched):
+    X, y = load_iris(return_X_y=True)
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+
+    model = diverging_iris_regressor(
+        early_stopping=watched == "early_stopping", callbacks=[remember]
+    )
+    fit_params = {"X_val": X[::5], "y_val": y[::5]} if watched == "X_val" else {}
+    with pytest.warns(UserWarning, match="diverged in epoch") as caught:
+        model.fit(X, y, **fit_params)
+    (divergence,) = [w for w in caught if "diverged" in str(w.message)]
+    assert divergence.filename == __file__  # it points at the fit call
+    warning = str(divergence.message)
+    epoch = int(re.search(r"diverged in epoch (\d+)", warning).group(1))
+    assert 1 < epoch == model.n_iter_ == len(model.history_) < 20
+    assert len(model.validation_scores_) == epoch
+    assert np.isnan(model.validation_scores_[-1])
+    assert np.isnan(model.history_[-1]["valid_score"])
+    assert f"keeps the weights of epoch {model.best_epoch_} " in warning
+    for a, b in zip(model.coefs_, after_epoch[model.best_epoch_], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_a_diverging_grid_search_candidate_is_scored_not_an_error():
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(
+        diverging_iris_regressor(early_stopping=True),
+        {"learning_rate_init": [1e-3, 1.0]},
+        cv=2,
+        error_score="raise",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_params_ == {"learning_rate_init": 1e-3}
+
+
 def test_pickle_round_trip_keeps_views_and_predictions(multiclass):
     X, y = multiclass
     model = small_model().fit(X, y)
@@ -196,6 +256,46 @@ def test_pickle_round_trip_keeps_views_and_predictions(multiclass):
     clone_.coefs_[0][:] = 0.0  # still views into the unpickled buffer
     assert not np.allclose(clone_.predict_proba(X), model.predict_proba(X))
     assert np.shares_memory(clone_.coefs_[0], clone_._params)
+
+
+def test_a_pickle_saves_weights_put_into_coefs(multiclass):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    model.coefs_ = [np.zeros_like(c) for c in model.coefs_]
+    model.intercepts_[-1] = np.array([0.0, 5.0, 0.0])
+    loaded = pickle.loads(pickle.dumps(model))
+    assert (loaded.predict(X) == model.classes_[1]).all()
+
+
+def test_a_pickle_from_another_fastsgd_version_warns_naming_both(
+    multiclass, monkeypatch
+):
+    X, y = multiclass
+    model = small_model().fit(X, y)
+    monkeypatch.setattr(fastsgd._mlp, "__version__", "0.0.1")  # the saving version
+    saved = pickle.dumps(model)
+    monkeypatch.undo()
+    with pytest.warns(InconsistentVersionWarning) as caught:
+        loaded = pickle.loads(saved)
+    (warning,) = [w.message for w in caught]
+    assert (warning.original_fastsgd_version, warning.current_fastsgd_version) == (
+        "0.0.1",
+        fastsgd.__version__,
+    )
+    assert f"version 0.0.1 when using version {fastsgd.__version__}" in str(warning)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+    # A pickle that records no version (fastsgd before this one) warns too.
+    state = model.__getstate__()
+    del state["_fastsgd_version"]
+    with pytest.warns(InconsistentVersionWarning, match="from fastsgd version unknown"):
+        MLPClassifier.__new__(MLPClassifier).__setstate__(state)
+
+    # The same version loads silently, fitted or not.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        pickle.loads(pickle.dumps(model))
+        pickle.loads(pickle.dumps(MLPRegressor()))
 
 
 def test_in_place_writes_and_replaced_arrays_are_honoured(multiclass):

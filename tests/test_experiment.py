@@ -557,6 +557,9 @@ def test_cli_help_explains_every_option(monkeypatch, capsys):
     ):
         assert option in text
     assert "Wilson & Martinez" in text
+    # Users have the documentation, not the project's notes.
+    assert "PAPER.md" not in text and "../" not in text
+    assert "experiment page of the documentation, docs/" in text
 
 
 def test_cli_reads_a_csv_dataset(tmp_path, monkeypatch):

@@ -228,12 +228,34 @@ def test_divergence_with_a_validation_set_keeps_the_best_epochs_weights():
 
     model, X, y = _diverging_regressor([remember])
     rows = np.r_[0:10, 60:70]  # two classes: R2 is not forced to 0
-    with pytest.raises(ValueError, match="keeps the weights of epoch") as error:
+    with pytest.warns(UserWarning, match="keeps the weights of epoch") as caught:
         model.fit(X, y, X_val=X[rows], y_val=y[rows])
-    assert f"weights of epoch {model.best_epoch_} " in str(error.value)
+    (warning,) = [w for w in caught if "diverged" in str(w.message)]
+    assert f"weights of epoch {model.best_epoch_} " in str(warning.message)
     for a, b in zip(model.coefs_, after_epoch[model.best_epoch_], strict=True):
         np.testing.assert_array_equal(a, b)
     assert np.isfinite(model.predict(X)).all()
+
+
+def test_outputs_overflowing_after_the_last_epoch_keep_the_best_weights():
+    """Epoch 3's update leaves finite weights whose outputs overflow (NaN
+    validation score): with a validation set that is divergence too, even when
+    the last epoch's weights were asked for."""
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+
+    model, X, y = _diverging_regressor([remember])
+    model.set_params(max_iter=3, restore_best_weights=False)
+    rows = np.r_[0:10, 60:70]
+    with pytest.warns(UserWarning, match="diverged in epoch 3: after its last") as w:
+        model.fit(X, y, X_val=X[rows], y_val=y[rows])
+    assert [c.filename for c in w if "diverged" in str(c.message)] == [__file__]
+    assert model.n_iter_ == 3 and np.isnan(model.validation_scores_[-1])
+    assert model.best_epoch_ == 1
+    for a, b in zip(model.coefs_, after_epoch[1], strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_divergence_says_when_the_weights_kept_are_unusable_too():
@@ -242,6 +264,24 @@ def test_divergence_says_when_the_weights_kept_are_unusable_too():
         model.fit(X, y)
     usable = np.isfinite(model.predict(X)).all()
     assert usable == ("they too give infinite" not in str(error.value))
+
+
+def test_divergence_with_a_validation_set_is_an_error_when_no_weights_are_usable():
+    """Inputs of 1e6 overflow a Poisson model's exp output from its first weights:
+    there are no best weights to keep."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 1)) * 1e6
+    model = MLPRegressor(
+        loss="poisson",
+        hidden_layer_sizes=(),
+        solver="sgd",
+        learning_rate_init=1e-6,
+        early_stopping=True,
+        max_iter=3,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="they too give infinite or NaN outputs"):
+        model.fit(X, np.abs(rng.normal(size=40)))
 
 
 def test_pickle_in_the_middle_of_partial_fit_continues_exactly():

@@ -9,6 +9,9 @@ from scipy.special import expit, softmax
 
 from fastsgd import _kernels, _network
 
+# Every test here runs on each instruction-set path of the kernels.
+pytestmark = pytest.mark.usefixtures("every_isa")
+
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
 # output activation -> number of outputs to test it with. Identity is tested with
 # one output: like scikit-learn, its reported loss averages over outputs while its

@@ -279,6 +279,17 @@ def test_progress_bar_with_tqdm(imbalanced):
     assert "3/3" in out.getvalue()
 
 
+def test_progress_bar_repr_shows_no_memory_address(tmp_path):
+    import io
+
+    with open(tmp_path / "progress.log", "w") as log:
+        bars = [ProgressBar(), ProgressBar(file=io.StringIO()), ProgressBar(log)]
+        shown = repr(MLPClassifier(callbacks=bars))
+    assert "callbacks=[ProgressBar(), ProgressBar(file=<StringIO>)," in shown
+    assert f"ProgressBar(file=<{tmp_path / 'progress.log'}>)" in shown
+    assert "0x" not in shown and " at " not in shown
+
+
 def test_class_weight_is_folded_into_training_weights(imbalanced):
     X, X_val, y, y_val = imbalanced
     balanced = model(

@@ -19,7 +19,11 @@ from test_equivalence import assert_same_weights, fit_from_same_weights
 
 from fastsgd import MLPClassifier, MLPRegressor
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# Every test here runs on each instruction-set path of the kernels.
+pytestmark = [
+    pytest.mark.usefixtures("every_isa"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
 
 N_SAMPLES, N_FEATURES = 60, 12
 EMPTY_ROWS = [3, 40]

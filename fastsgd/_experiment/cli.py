@@ -4,18 +4,19 @@ mini-batch and full-batch gradient descent, and compare the accuracy they reach
 and how fast they reach it, in epochs and in seconds, for fastsgd and
 scikit-learn.
 
-Protocol (../shared/PAPER.md): per seed, a stratified 60/20/20 train / hold-out /
-test split, standardized with training statistics, and one set of initial
-weights shared by every batch size, learning rate and engine. One tanh hidden
-layer, softmax with cross-entropy, plain SGD at a constant learning rate (no
-momentum, no weight decay), reshuffled every epoch. Hold-out accuracy is
-measured about every 10% of the training so far (10 times in the first epoch);
-a run stops when it has not improved for --patience epochs (or for as long as it
-took to reach its best, if longer); test accuracy is read at the best hold-out
-point and decides nothing. The first engine searches the learning rates for each
-batch size; then each batch size's chosen rate runs again with every engine,
-back to back, from the same weights in the same sample order. The target is 99%
-of the best hold-out accuracy reached at each seed.
+Protocol (the experiment page of the documentation, docs/ in the source tree):
+per seed, a stratified 60/20/20 train / hold-out / test split, standardized with
+training statistics, and one set of initial weights shared by every batch size,
+learning rate and engine. One tanh hidden layer, softmax with cross-entropy,
+plain SGD at a constant learning rate (no momentum, no weight decay), reshuffled
+every epoch. Hold-out accuracy is measured about every 10% of the training so
+far (10 times in the first epoch); a run stops when it has not improved for
+--patience epochs (or for as long as it took to reach its best, if longer); test
+accuracy is read at the best hold-out point and decides nothing. The first
+engine searches the learning rates for each batch size; then each batch size's
+chosen rate runs again with every engine, back to back, from the same weights in
+the same sample order. The target is 99% of the best hold-out accuracy reached
+at each seed.
 
 Only training is timed: fastsgd's shuffles and kernel calls; scikit-learn's fit()
 minus the hold-out evaluations made inside it.
