@@ -8,7 +8,6 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.preprocessing import StandardScaler
 
 
-
 def _test_the_installed_fastsgd():
     """``python -m pytest`` puts the current directory first on sys.path, so from a
     checkout whose kernels are not built in place, the ``fastsgd/`` source tree
