@@ -54,6 +54,10 @@ def show_config(file=None):
     file : file-like, default=None
         Where to print; ``sys.stdout`` when None.
 
+    See Also
+    --------
+    show_versions : The versions of Python, fastsgd and its dependencies.
+
     Examples
     --------
     >>> import fastsgd

@@ -79,6 +79,36 @@ class InconsistentVersionWarning(UserWarning):
     original_fastsgd_version : str
         The version that pickled it (``"unknown"`` for pickles that do not
         record one).
+
+    See Also
+    --------
+    show_versions : The versions installed here.
+
+    Examples
+    --------
+    Turn the warning into an error, to refuse models saved by another version:
+
+    >>> import pickle
+    >>> import warnings
+    >>> from sklearn.datasets import load_iris
+    >>> from fastsgd import InconsistentVersionWarning, MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> data = pickle.dumps(MLPClassifier((4,)).partial_fit(X, y, classes=[0, 1, 2]))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     model = pickle.loads(data)  # saved by this version: no warning
+    >>> model.n_iter_
+    1
+
+    The warning names both versions:
+
+    >>> w = InconsistentVersionWarning(
+    ...     estimator_name="MLPClassifier",
+    ...     current_fastsgd_version="0.2.0",
+    ...     original_fastsgd_version="0.1.0",
+    ... )
+    >>> w.original_fastsgd_version
+    '0.1.0'
     """
 
     def __init__(
@@ -1020,6 +1050,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ``on_train_begin(estimator)`` or ``on_train_end(estimator)`` methods has
         them called around each ``fit`` (not around ``partial_fit`` calls).
         See :class:`fastsgd.callbacks.ProgressBar`. Not in scikit-learn's MLP.
+        scikit-learn's own callback objects (``sklearn.callback``, scikit-learn
+        1.9 or later: ``ProgressBar``, ``ScoringMonitor``) are registered with
+        ``set_callbacks`` instead; passing one here is a ``TypeError``.
 
     Attributes
     ----------
@@ -1073,13 +1106,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         The output activation: "softmax" for multi-class targets, "logistic"
         for binary and multi-label ones.
     history_ : list of dict
-        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order: ``epoch`` (counted from 1 over warm
-        starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
-        ``valid_score`` (when a validation set is watched), ``learning_rate``
-        (the schedule's rate for that epoch; Adam's ``learning_rate_init``),
-        ``seconds`` (the epoch's wall time, scoring included) and ``is_best``
-        (whether it improved on the best so far). ``pandas.DataFrame(history_)``
-        makes a table of it. Not in scikit-learn's MLP.
+        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
+        ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
+        ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
+        is watched), ``learning_rate`` (the schedule's rate for that epoch;
+        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        scoring included) and ``is_best`` (whether it improved on the best so
+        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (the mean log loss, weighted by
         ``sample_weight_val``, without the L2 penalty), empty when no validation
@@ -1115,8 +1149,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     - Divergence (non-finite weights or loss) is checked after every epoch.
       Without a watched validation set it raises a ``ValueError`` naming the
       epoch, and the model keeps its last finite weights. With one, training
-      ends as in scikit-learn: the best epoch's weights stay, NaN is recorded
-      as the last validation score, and a warning names the epoch.
+      ends as in scikit-learn: the best epoch's weights stay (whatever
+      ``restore_best_weights`` says), NaN is recorded as the last validation
+      score, and a warning names the epoch; it is still a ``ValueError`` if
+      even the best weights give non-finite outputs.
 
     Examples
     --------
@@ -1621,6 +1657,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ``on_train_begin(estimator)`` or ``on_train_end(estimator)`` methods has
         them called around each ``fit`` (not around ``partial_fit`` calls).
         See :class:`fastsgd.callbacks.ProgressBar`. Not in scikit-learn's MLP.
+        scikit-learn's own callback objects (``sklearn.callback``, scikit-learn
+        1.9 or later: ``ProgressBar``, ``ScoringMonitor``) are registered with
+        ``set_callbacks`` instead; passing one here is a ``TypeError``.
 
     Attributes
     ----------
@@ -1670,13 +1709,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     out_activation_ : str
         The output activation: "identity", or "exp" for ``loss="poisson"``.
     history_ : list of dict
-        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order: ``epoch`` (counted from 1 over warm
-        starts and ``partial_fit`` calls), ``train_loss``, ``valid_loss`` and
-        ``valid_score`` (when a validation set is watched), ``learning_rate``
-        (the schedule's rate for that epoch; Adam's ``learning_rate_init``),
-        ``seconds`` (the epoch's wall time, scoring included) and ``is_best``
-        (whether it improved on the best so far). ``pandas.DataFrame(history_)``
-        makes a table of it. Not in scikit-learn's MLP.
+        One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
+        ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
+        ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
+        is watched), ``learning_rate`` (the schedule's rate for that epoch;
+        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        scoring included) and ``is_best`` (whether it improved on the best so
+        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (``loss``, weighted by
         ``sample_weight_val``, without the L2 penalty), empty when no validation
@@ -1714,8 +1754,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     - Divergence (non-finite weights or loss) is checked after every epoch.
       Without a watched validation set it raises a ``ValueError`` naming the
       epoch, and the model keeps its last finite weights. With one, training
-      ends as in scikit-learn: the best epoch's weights stay, NaN is recorded
-      as the last validation score, and a warning names the epoch.
+      ends as in scikit-learn: the best epoch's weights stay (whatever
+      ``restore_best_weights`` says), NaN is recorded as the last validation
+      score, and a warning names the epoch; it is still a ``ValueError`` if
+      even the best weights give non-finite outputs.
 
     Examples
     --------

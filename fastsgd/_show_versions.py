@@ -53,16 +53,27 @@ def _dependencies_info():
 
 
 def show_versions():
-    """Print the versions of Python, fastsgd, its dependencies and the BLAS
-    libraries in use, for bug reports.
+    """Print the versions of Python, fastsgd and its dependencies, for bug reports.
 
+    Python and the platform, fastsgd, its dependencies and optional extras (read
+    from package metadata: nothing is imported), and the BLAS libraries in use.
     The BLAS section is threadpoolctl's: the libraries loaded in this process and
-    their thread counts.
+    their thread counts. It is what to paste into a bug report, as scikit-learn's
+    ``show_versions`` is.
+
+    See Also
+    --------
+    show_config : How fastsgd was built and which kernels it runs.
 
     Examples
     --------
     >>> import fastsgd
-    >>> fastsgd.show_versions()  # doctest: +SKIP
+    >>> fastsgd.show_versions()  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    <BLANKLINE>
+    System:
+        python: ...
+    Python dependencies:
+          fastsgd: ...
     """
     print("\nSystem:")
     for name, value in _system_info().items():
