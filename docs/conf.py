@@ -48,7 +48,7 @@ suppress_warnings = ["myst.header"]
 
 # -- API reference ------------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": True}
+autodoc_default_options = {"inherited-members": True}  # fit, score... are inherited
 autodoc_typehints = "none"
 numpydoc_show_class_members = False  # the class template lists the members
 numpydoc_class_members_toctree = False
