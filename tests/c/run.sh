@@ -18,7 +18,7 @@
 # --strict: a skipped target fails the run. --out DIR: keep the binaries, logs
 # and one DIR/<target>.status per target ("pass", "fail", "skip: <reason>").
 # Environment: CC (cc), CROSS_CC (aarch64-linux-gnu-gcc), QEMU (qemu-aarch64),
-# OPT (-O2), EXTRA_CFLAGS.
+# OPT (-O2), EXTRA_CFLAGS, CPUINFO (/proc/cpuinfo: where to read the CPU's flags).
 # Exit status: 0 when every target passed or was skipped, 1 otherwise.
 set -u
 
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --strict) strict=1; shift ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -52,7 +52,8 @@ targets=${*:-sse2 avx2 avx512 aarch64}
 
 arch=$(uname -m)
 flags=
-[ -r /proc/cpuinfo ] && flags=$(grep -m1 '^flags' /proc/cpuinfo)
+CPUINFO=${CPUINFO:-/proc/cpuinfo}
+[ -r "$CPUINFO" ] && flags=$(grep -m1 '^flags' "$CPUINFO")
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -85,7 +86,7 @@ plan() {
                 tflags="-march=x86-64-v4" ;;
         esac
         if [ -z "$flags" ]; then
-            skip="cannot read /proc/cpuinfo to check for: $need"
+            skip="cannot read $CPUINFO to check for: $need"
         elif [ -n "$(missing_flags $need)" ]; then
             skip="CPU lacks $(missing_flags $need)"
         elif ! have "$CC"; then
