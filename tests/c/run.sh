@@ -18,7 +18,10 @@
 # --strict: a skipped target fails the run. --out DIR: keep the binaries, logs
 # and one DIR/<target>.status per target ("pass", "fail", "skip: <reason>").
 # Environment: CC (cc), CROSS_CC (aarch64-linux-gnu-gcc), QEMU (qemu-aarch64),
-# OPT (-O2), EXTRA_CFLAGS, CPUINFO (/proc/cpuinfo: where to read the CPU's flags).
+# OPT (-O2), EXTRA_CFLAGS, EXTRA_LIBS, CPUINFO (/proc/cpuinfo: where to read the
+# CPU's flags). setup.py's glibc vector maths on x86-64, for instance:
+#   EXTRA_CFLAGS="-DFSGD_LIBMVEC=1 -DFSGD_LIBMVEC_TANH=1" EXTRA_LIBS=-lmvec \
+#       tests/c/run.sh sse2 avx2 avx512
 # Exit status: 0 when every target passed or was skipped, 1 otherwise.
 set -u
 
@@ -31,6 +34,7 @@ CC=${CC:-cc}
 CROSS_CC=${CROSS_CC:-aarch64-linux-gnu-gcc}
 QEMU=${QEMU:-qemu-aarch64}
 OPT=${OPT:--O2}
+LIBS="${EXTRA_LIBS:-} -lm"
 CFLAGS="$OPT -fopenmp-simd -Wall ${EXTRA_CFLAGS:-} -I$src"
 
 strict=0
@@ -119,11 +123,11 @@ for t in $targets; do
         echo "skip: $skip" > "$out/$t.status"
         continue
     fi
-    echo "$cc $CFLAGS $tflags $here/test_loops.c -o $out/$t.bin -lm" > "$out/$t.cmd"
+    echo "$cc $CFLAGS $tflags $here/test_loops.c -o $out/$t.bin $LIBS" > "$out/$t.cmd"
     (
         start=$(now)
         # shellcheck disable=SC2086
-        $cc $CFLAGS $tflags "$here/test_loops.c" -o "$out/$t.bin" -lm \
+        $cc $CFLAGS $tflags "$here/test_loops.c" -o "$out/$t.bin" $LIBS \
             > "$out/$t.build.log" 2>&1
         echo $? > "$out/$t.build.rc"
         elapsed "$start" "$(now)" > "$out/$t.build.time"
