@@ -205,10 +205,21 @@ class BuildExt(build_ext):
                 depends=ext.depends,
             )
 
+        # The variants compile in threads while build_ext compiles the Cython
+        # module; the link waits for them.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            objects = [obj for objs in pool.map(compile_one, jobs) for obj in objs]
-        ext.extra_objects = list(ext.extra_objects) + objects
-        super().build_extension(ext)
+            pending = [pool.submit(compile_one, job) for job in jobs]
+            link = self.compiler.link_shared_object
+
+            def link_when_compiled(objects, *args, **kwargs):
+                variants = [obj for job in pending for obj in job.result()]
+                return link(objects + variants, *args, **kwargs)
+
+            self.compiler.link_shared_object = link_when_compiled
+            try:
+                super().build_extension(ext)
+            finally:
+                del self.compiler.link_shared_object  # the class's method again
 
     def write_config(self, config_dir, variants):
         """``_build_config.h``: the variants built, and the compiler and flags, for

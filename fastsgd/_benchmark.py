@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastsgd._platform import cpu_model
+from fastsgd._platform import cpu_model, kernel_path
 
 # -- workloads and regimes ----------------------------------------------------------
 
@@ -663,7 +663,6 @@ def isa_paths(requested):
 
 
 def run(args):
-    from fastsgd import _kernels
 
     dtype = np.dtype(args.dtype).type
     paths = isa_paths(args.isa)
@@ -675,10 +674,7 @@ def run(args):
     print(f"fastsgd bench: microseconds per training sample, {threads}")
     for line in machine():
         print(f"  {line}")
-    print(
-        f"  fastsgd kernel paths timed: {', '.join(paths)} (default here: "
-        f"{_kernels.isa_in_use()}; FASTSGD_ISA or --isa choose)"
-    )
+    print(f"  {kernel_path()}; timed here: {', '.join(paths)} (--isa chooses)")
     print(
         f"  {N_SAMPLES} samples (scikit-learn and PyTorch time 250-800 of them at "
         f"batch 1), solver=sgd, momentum 0.9 Nesterov, alpha 1e-4, {args.dtype}, "

@@ -62,6 +62,7 @@ typedef struct {
     const char *name;   /* as FASTSGD_ISA names it: sse2, avx2, avx512, ... */
     const char *flags;  /* the compiler flags that select its instruction set */
     int vbytes;         /* bytes in one vector of its tiled loops */
+    int nreg;           /* vector registers its register blocks are sized for */
     FSGD_KERNELS(FSGD_KERNEL_FIELD)
 } fsgd_kernels;
 

@@ -48,10 +48,12 @@ cdef extern from "_kernel_table.h" nogil:
         double step_lr              # learning rate of the current step
     ctypedef struct fsgd_kernels:
         # One variant of the loops (_kernel_table.h): the instruction set it was
-        # compiled for, as FASTSGD_ISA names it, its compiler flags, its vector width.
+        # compiled for, as FASTSGD_ISA names it, its compiler flags, its vector width
+        # and number of vector registers.
         const char* name
         const char* flags
         int vbytes
+        int nreg
         double (*sumsq_d)(const double* a, Py_ssize_t n) noexcept nogil
         double (*sumsq_f)(const float* a, Py_ssize_t n) noexcept nogil
         double (*update_d)(const fsgd_opt* o, double* w, double* s1, double* s2,
@@ -424,8 +426,9 @@ cdef double apply_update(Net* net, floating* P, floating* G, floating* S1,
     cdef floating a = o.alpha * inv_sw
     cdef double sq = 0
     begin_step(o)
-    if X0 != NULL and o.rule != ADAM:
-        # Each weight's gradient summed in registers and stepped at once.
+    if X0 != NULL and o.rule != ADAM and fsgd_active.nreg >= 32:
+        # Each weight's gradient summed in registers and stepped at once (with 16
+        # vector registers the blocks are too small to beat gemm: the branch below).
         start = n_in * n_out
         check_span(0, start, nc)
         if floating is float:

@@ -13,3 +13,10 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def kernel_path():
+    """The instruction-set path fastsgd's kernels run on, as a report names it."""
+    from fastsgd import _kernels
+
+    return f"fastsgd kernels: {_kernels.isa_in_use()} path (FASTSGD_ISA chooses)"

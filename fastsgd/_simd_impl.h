@@ -633,7 +633,7 @@ static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
 
 /* ---- mini-batch: layer 0's gradient and step, one register block at a time ------- */
 
-/* Rows i..i+R-1 (R = FSGD_TILE or 1) by 4 vectors of columns from j0 of layer 0: the
+/* Rows i..i+R-1 (R = 4 or 1) by NV = 4 vectors of columns from j0 of layer 0: the
  * block's gradient X0[:, rows].T @ d0[:, cols] summed over the batch's c rows in
  * registers, then the block's step, while it is still there. n0..n3: elements of
  * each vector (VLEN but for the last tile of a layer whose width is not a
@@ -691,15 +691,12 @@ FSGD_INLINE void FN(fsgd_grad_block)(
         a01 += x0 * v1;
         a02 += x0 * v2;
         a03 += x0 * v3;
-        if (R >= 2) {
-            const T x1 = xr[1];
+        if (R == 4) {
+            const T x1 = xr[1], x2 = xr[2], x3 = xr[3];
             a10 += x1 * v0;
             a11 += x1 * v1;
             a12 += x1 * v2;
             a13 += x1 * v3;
-        }
-        if (R >= 4) {
-            const T x2 = xr[2], x3 = xr[3];
             a20 += x2 * v0;
             a21 += x2 * v1;
             a22 += x2 * v2;
@@ -742,10 +739,9 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
         FN(fsgd_vec) q = zero;
         n = n_out - j0;
         if (n >= 4 * VLEN) {
-            for (i = 0; i + FSGD_TILE <= n_in; i += FSGD_TILE)
-                FN(fsgd_grad_block)(rule, decay, 1, FSGD_TILE, h, W, S1, n_out, i, j0,
-                                    X0, ldx, c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN,
-                                    &q);
+            for (i = 0; i + 4 <= n_in; i += 4)
+                FN(fsgd_grad_block)(rule, decay, 1, 4, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
             for (; i < n_in; i++)
                 FN(fsgd_grad_block)(rule, decay, 1, 1, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
@@ -754,9 +750,9 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
             n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
             n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
             n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
-            for (i = 0; i + FSGD_TILE <= n_in; i += FSGD_TILE)
-                FN(fsgd_grad_block)(rule, decay, 0, FSGD_TILE, h, W, S1, n_out, i, j0,
-                                    X0, ldx, c, d0, lgs, la, n0, n1, n2, n3, &q);
+            for (i = 0; i + 4 <= n_in; i += 4)
+                FN(fsgd_grad_block)(rule, decay, 0, 4, h, W, S1, n_out, i, j0, X0, ldx,
+                                    c, d0, lgs, la, n0, n1, n2, n3, &q);
             for (; i < n_in; i++)
                 FN(fsgd_grad_block)(rule, decay, 0, 1, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, n0, n1, n2, n3, &q);
@@ -767,7 +763,8 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
     return total;
 }
 
-/* A mini-batch step of layer 0 (n_in, n_out) for the rules without Adam, from the
+/* A mini-batch step of layer 0 (n_in, n_out) for the rules without Adam, used
+ * where there are 32 vector registers (see apply_update in _kernels.pyx), from the
  * batch's c dense input rows X0 (row stride ldx) and layer 0's deltas d0 (c,
  * n_out): each weight's gradient sum_r X0[r, i] * d0[r, j] is summed in registers
  * and the weight stepped with gradient inv_sw * that + a * w at once, so the

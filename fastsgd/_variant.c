@@ -15,5 +15,6 @@ const fsgd_kernels FSGD_CAT(fsgd_kernels, FSGD_VARIANT) = {
     .name = FSGD_STR(FSGD_VARIANT),
     .flags = FSGD_VARIANT_FLAGS,
     .vbytes = FSGD_VBYTES,
+    .nreg = FSGD_NREG,
     FSGD_KERNELS(FSGD_KERNEL_ENTRY)
 };

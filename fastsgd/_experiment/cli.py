@@ -57,6 +57,7 @@ from fastsgd._experiment.tables import (
     edge_notes,
     speed_table,
 )
+from fastsgd._platform import cpu_model, kernel_path
 
 
 def _csv_list(convert):
@@ -211,6 +212,7 @@ def add_arguments(parser):
 def run(args):
     """Run ``fastsgd compare`` with parsed arguments; returns the exit code."""
     started = time.perf_counter()
+    print(f"fastsgd compare on {cpu_model()}; {kernel_path()}", flush=True)
     if args.full:
         datasets = list(DATASETS)
     elif os.path.exists(args.dataset):

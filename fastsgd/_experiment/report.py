@@ -21,12 +21,15 @@ from fastsgd._experiment.tables import (
     edge_notes,
     speed_table,
 )
-from fastsgd._platform import cpu_model
+from fastsgd._platform import cpu_model, kernel_path
 from fastsgd._version import __version__
 
 
 def _machine():
-    return f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()}"
+    return (
+        f"{cpu_model()}, {os.cpu_count()} logical cores, {platform.system()}; "
+        f"{kernel_path()}"
+    )
 
 
 def _parity(rows, dataset):
