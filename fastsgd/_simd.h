@@ -99,9 +99,6 @@ extern float tanhf(float);
 #define FSGD_TILE 2
 #endif
 #endif
-/* Vectors of columns in a tile of the windowed sweep, which keeps FSGD_WIN
- * forward sums per vector in registers. */
-#define FSGD_WTILE (FSGD_TILE / 2)
 
 /* The first n elements of a vector, n <= its length (the tail of a row): masked
  * loads and stores where the instruction set has them (AVX-512's, and AVX2's

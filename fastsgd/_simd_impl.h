@@ -808,9 +808,8 @@ static double FN(fsgd_grad_step_first)(const fsgd_opt *o, T *W, T *S1,
  * one load and one store of each weight per FSGD_WIN samples instead of per
  * sample, which on-line steps would otherwise be bound by. */
 
-/* One tile of that sweep: columns [j, j + n0 + n1) of every row, FSGD_WTILE
- * vectors (two, or one where 16 registers cannot hold two vectors' FSGD_WIN
- * forward sums) of n0 and n1 elements (`full`: whole). XT holds the window's inputs
+/* One tile of that sweep: columns [j, j + n0 + n1) of every row, two vectors of
+ * n0 and n1 elements (`full`: both whole). XT holds the window's inputs
  * transposed (XT[i * FSGD_WIN + p] is x_p[i]), U its np pending steps (rows of
  * n_out); XTn and F (fwd): the next window's inputs, and their forward passes,
  * written to F (FSGD_WIN rows of n_out). */
@@ -829,33 +828,26 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
         T *w = W + i * n_out + j;
         const T *xt = XT + i * FSGD_WIN;
         FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
-        FN(fsgd_vec) w1 = zero;
-        if (FSGD_WTILE > 1)
-            w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
         for (p = 0; p < np; p++) {
             const T *u = U + p * n_out + j;
             const T xp = xt[p];
             w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
-            if (FSGD_WTILE > 1)
-                w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN)
-                                 : FN(fsgd_vload_n)(u + VLEN, n1));
+            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
         }
         if (full) {
             FN(fsgd_vstore)(w, w0);
-            if (FSGD_WTILE > 1)
-                FN(fsgd_vstore)(w + VLEN, w1);
+            FN(fsgd_vstore)(w + VLEN, w1);
         } else {
             FN(fsgd_vstore_n)(w, w0, n0);
-            if (FSGD_WTILE > 1)
-                FN(fsgd_vstore_n)(w + VLEN, w1, n1);
+            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
         }
         if (fwd) {
             const T *xn = XTn + i * FSGD_WIN;
 #pragma GCC unroll 8
             for (q = 0; q < FSGD_WIN; q++) {
                 f0[q] += xn[q] * w0;
-                if (FSGD_WTILE > 1)
-                    f1[q] += xn[q] * w1;
+                f1[q] += xn[q] * w1;
             }
         }
     }
@@ -865,12 +857,10 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
             T *fq = F + q * n_out + j;
             if (full) {
                 FN(fsgd_vstore)(fq, f0[q]);
-                if (FSGD_WTILE > 1)
-                    FN(fsgd_vstore)(fq + VLEN, f1[q]);
+                FN(fsgd_vstore)(fq + VLEN, f1[q]);
             } else {
                 FN(fsgd_vstore_n)(fq, f0[q], n0);
-                if (FSGD_WTILE > 1)
-                    FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
+                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
             }
         }
     }
@@ -882,10 +872,10 @@ FSGD_INLINE void FN(fsgd_window_sweep_body)(const int fwd, T *W, ptrdiff_t n_in,
                                             T *F)
 {
     ptrdiff_t j = 0, n;
-    for (; j + FSGD_WTILE * VLEN <= n_out; j += FSGD_WTILE * VLEN)
+    for (; j + 2 * VLEN <= n_out; j += 2 * VLEN)
         FN(fsgd_window_tile)(1, fwd, W, n_in, n_out, j, XT, U, np, XTn, F, VLEN,
                              VLEN);
-    n = n_out - j; /* less than FSGD_WTILE vectors */
+    n = n_out - j;
     if (n > 0)
         FN(fsgd_window_tile)(0, fwd, W, n_in, n_out, j, XT, U, np, XTn, F,
                              n < VLEN ? n : VLEN, n < VLEN ? 0 : n - VLEN);
