@@ -88,16 +88,15 @@ extern float tanhf(float);
 #define FSGD_NREG 16
 #endif
 
-/* Register blocks of the tiled loops: vectors of columns in a tile of the on-line
- * first-layer sweep and the transposed sweep, rows of a mini-batch gradient
- * block. Sized so that accumulators, deltas and temporaries fit the register
- * file: 4 with 32 registers, 2 with 16. */
-#ifndef FSGD_TILE
+/* Register blocks: with 32 registers the on-line first-layer sweep and the
+ * mini-batch gradient of layer 0 keep 4 vectors of columns (and 4 rows) in
+ * registers; with 16 they use loops that keep nothing across rows (and gemm),
+ * which measured faster there. FSGD_TILE: vectors of columns in a tile of the
+ * transposed sweep (fsgd_tsweep). */
 #if FSGD_NREG >= 32
 #define FSGD_TILE 4
 #else
 #define FSGD_TILE 2
-#endif
 #endif
 
 /* The first n elements of a vector, n <= its length (the tail of a row): masked
