@@ -39,7 +39,11 @@ directives = {
 }
 # Never -ffast-math: it lets the compiler assume every value is finite, which breaks
 # divergence detection. Reductions are vectorised loop by loop in _simd.h instead.
-compile_args = ["-O1", "-g", "-fopenmp-simd"] if DEBUG else ["-O3", "-fopenmp-simd"]
+# -fno-math-errno (sqrt need not set errno; results and NaN/inf are unchanged) is
+# what lets Adam's square roots vectorise: with errno, each one is a scalar sqrt
+# and a branch (Adam on-line, mnist-like, avx2: 399 -> 107 us a sample).
+compile_args = ["-O1", "-g"] if DEBUG else ["-O3"]
+compile_args += ["-fopenmp-simd", "-fno-math-errno"]
 
 # AVX-512 as x86-64-v4 has it (F, DQ, BW, VL: what _dispatch.c checks), with GCC's
 # preference for 256-bit vectors in loops it vectorises itself lifted.
