@@ -7,6 +7,7 @@ The extension holds one variant of the compiled loops per instruction set
 in a ``FASTSGD_NATIVE=1`` build).
 """
 
+import os
 import platform
 import sys
 from contextlib import contextmanager
@@ -78,14 +79,18 @@ def show_config(file=None):
         + (" (FASTSGD_NATIVE=1: this CPU only)" if build["native"] else ""),
         "kernel paths (FASTSGD_ISA):",
     ]
+    forced = os.environ.get("FASTSGD_ISA")
     for name, flags, vbytes, runs in _kernels.isa_paths():
         mark = "*" if name == in_use else " "
-        state = "in use" if name == in_use else ("runs" if runs else "CPU lacks it")
+        state = "runs" if runs else "CPU lacks it"
+        if name == in_use:
+            state = "in use (FASTSGD_ISA)" if forced else "in use"
         lines.append(
-            f"  {mark} {name:<8} {vbytes * 8:>3}-bit vectors  {state:<12} {flags}"
+            f"  {mark} {name:<8} {vbytes * 8:>3}-bit vectors  {state:<20} {flags}"
         )
     math = ", ".join(_kernels.VECTOR_MATH) or "none (scalar libm)"
     lines.append(f"vector math (glibc libmvec): {math}")
     pools = _blas_pools()
-    lines.append("BLAS: " + ("; ".join(pools) if pools else "none loaded yet"))
+    lines.append("BLAS (threadpoolctl):" + ("" if pools else " none loaded yet"))
+    lines += [f"  {pool}" for pool in pools]
     print("\n".join(lines), file=out)
