@@ -26,6 +26,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastsgd import _kernels, _network
+from fastsgd._kernels import TrainingData
 from fastsgd._monitor import Monitor, ValidationSet, check_scoring_param
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
@@ -190,7 +191,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 self._own_writeable_state()
             layout = self._layout()
             params = self._flat_params()
-            X_args = _network.kernel_input(X)
             rows = None
             if validation is None and self.early_stopping and self.solver != "lbfgs":
                 rows, validation = self._hold_out(
@@ -207,12 +207,12 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 sample_weight,
             )
             if self.solver == "lbfgs":
-                self._fit_lbfgs(layout, params, X_args, Y, weights)
+                self._fit_lbfgs(layout, params, TrainingData(X, Y, weights))
             else:
                 self._fit_stochastic(
                     layout,
                     params,
-                    TrainingSet(X_args, Y, weights, rows),
+                    TrainingSet(TrainingData(X, Y, weights), rows),
                     validation,
                     random_state,
                     incremental,
@@ -348,15 +348,15 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             params[:] = self._params
             self._set_params_buffer(params, self._layout())
 
-    def _fit_lbfgs(self, layout, params, X_args, Y, weights):
+    def _fit_lbfgs(self, layout, params, data):
         grads = np.empty_like(params)
-        chunk = _network.chunk_rows(layout, Y.shape[0])
+        chunk = _network.chunk_rows(layout, data.n_rows)
         work = _network.workspace(layout, chunk, params.dtype)
 
         def loss_and_gradient(x):
             params[:] = x
             loss = _kernels.loss_and_gradient(
-                layout, params, grads, work, *X_args, Y, weights, chunk, self.alpha
+                layout, data, params, grads, work, chunk, self.alpha
             )
             return loss, grads.astype(np.float64)
 
@@ -466,7 +466,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         X_val = X[val_rows]
         validation = ValidationSet(
             X=_safe_indexing(X_given, val_rows) if callable(self.scoring) else X_val,
-            X_args=_network.kernel_input(X_val),
+            data=TrainingData(X_val),
             Y=np.ascontiguousarray(Y[val_rows]),
             y=self._scorer_targets(Y[val_rows]),
             sample_weight=val_weights,
@@ -501,7 +501,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             sample_weight_val = check_training_weights(sample_weight_val, X_val, dtype)
         return ValidationSet(
             X=X_given,
-            X_args=_network.kernel_input(X_val),
+            data=TrainingData(X_val),
             Y=as_kernel_array(Y_val, dtype, name="y_val"),
             y=y_scorer,
             sample_weight=sample_weight_val,
@@ -542,9 +542,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         )
         params = self._flat_params()
         X = as_kernel_array(X, params.dtype)
-        return _network.forward(
-            self._layout(), params, _network.kernel_input(X), X.shape[0]
-        )
+        return _network.forward(self._layout(), params, TrainingData(X))
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.

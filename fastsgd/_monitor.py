@@ -40,7 +40,7 @@ class ValidationSet:
     """A validation set, converted once per fit for the kernels and the scorers."""
 
     X: object  # X as the user gave it, for a callable scorer
-    X_args: tuple  # the kernels' view of X
+    data: _kernels.TrainingData  # the kernels' view of X
     Y: np.ndarray  # targets as the network's outputs see them (binarized labels)
     y: np.ndarray  # targets as scorers see them (labels, or values)
     sample_weight: np.ndarray | None
@@ -185,9 +185,7 @@ class Monitor:
     def evaluate(self, params):
         """Validation loss and monitored score of the weights in ``params``."""
         v = self.validation
-        _network.forward(
-            self.layout, params, v.X_args, v.n_samples, out=self._out, work=self._work
-        )
+        _network.forward(self.layout, params, v.data, out=self._out, work=self._work)
         if not _kernels.all_finite(self._out.reshape(-1)):
             return float("nan"), float("nan")
         loss = _kernels.weighted_loss(

@@ -7,7 +7,6 @@ snapshots for early stopping all work on that one buffer.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from fastsgd import _kernels
 from fastsgd._threads import blas_threads_for
@@ -16,8 +15,6 @@ from fastsgd._threads import blas_threads_for
 # activations and input rows fit in about 8 MB, so memory stays bounded on any data.
 _CHUNK_ELEMENTS = 1 << 20
 _MAX_CHUNK = 4096
-
-_EMPTY_INDEX = np.empty(0, dtype=np.intp)
 
 
 def make_layout(n_features, hidden_layer_sizes, n_outputs, activation, out_activation):
@@ -116,14 +113,6 @@ def views_are_current(params, coefs, intercepts, layout):
     return True
 
 
-def max_abs_input(X_args):
-    """max |x| over the input given to the kernels (dense or CSR), without a copy."""
-    values = X_args[0] if X_args[0].size else X_args[1]
-    if values.size == 0:
-        return 0.0
-    return float(max(abs(values.max()), abs(values.min())))
-
-
 def outputs_cannot_overflow(layout, params, x_max):
     """True when no input with |x| <= ``x_max`` can drive any layer's sum, or the
     output activation, to infinity or NaN with these weights.
@@ -147,32 +136,16 @@ def outputs_cannot_overflow(layout, params, x_max):
     return True
 
 
-def kernel_input(X):
-    """The four input arguments of a kernel call for dense or CSR ``X``.
-
-    ``X`` must already be validated: C-contiguous, or CSR with sorted, unique
-    indices, of the model's dtype.
-    """
-    if sp.issparse(X):
-        empty = np.empty((0, X.shape[1]), dtype=X.dtype)
-        return (
-            empty,
-            X.data,
-            X.indices.astype(np.intp, copy=False),
-            X.indptr.astype(np.intp, copy=False),
-        )
-    empty = np.empty(0, dtype=X.dtype)
-    return X, empty, _EMPTY_INDEX, _EMPTY_INDEX
-
-
-def forward(layout, params, X_args, n_rows, out=None, work=None):
-    """Output-layer activations (probabilities, or predictions) for validated X."""
+def forward(layout, params, data, out=None, work=None):
+    """Output-layer activations (probabilities, or predictions) for the input of
+    ``data`` (a ``TrainingData``)."""
     dtype = params.dtype
+    n_rows = data.n_rows
     chunk = chunk_rows(layout, n_rows)
     if out is None:
         out = np.empty((n_rows, int(layout.units[-1])), dtype=dtype)
     if work is None or work.shape[0] < layout.workspace_size(chunk):
         work = workspace(layout, chunk, dtype)
     with blas_threads_for(layout, chunk):
-        _kernels.forward(layout, params, work, *X_args, out, chunk)
+        _kernels.forward(layout, data, params, work, out, chunk)
     return out

@@ -61,9 +61,8 @@ class Optimizer:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0  # Adam's update count
-        n_states = _kernels.STATE_BUFFERS[self.rule]
+        n_states = len(_kernels.STATE_NAMES[self.rule])
         self.states = [np.zeros(n_params, dtype=dtype) for _ in range(n_states)]
-        self._empty = np.empty(0, dtype=dtype)
 
     def to_sklearn(self, layout):
         """scikit-learn's optimizer in this one's state (copied), for a model
@@ -125,21 +124,21 @@ class Optimizer:
         """Copy state buffers that are read-only (a model loaded with
         ``joblib.load(..., mmap_mode="r")``): the kernels write into them."""
         self.states = [s if s.flags.writeable else s.copy() for s in self.states]
-        self._empty = np.empty(0, dtype=self._empty.dtype)
 
-    def kernel_args(self):
-        """The optimizer's part of a ``train_epoch`` call, in its order."""
-        states = self.states + [self._empty] * (2 - len(self.states))
-        base_lr = self.learning_rate_init if self.rule == "adam" else self.learning_rate
-        return (
-            *states,
+    def update_rule(self, alpha):
+        """The kernels' update rule for the next call: these settings, this
+        state (shared, not copied), and the L2 penalty ``alpha``."""
+        adam = self.rule == "adam"
+        return _kernels.UpdateRule(
             self.rule,
-            base_lr,
-            self.momentum,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-            self.t,
+            learning_rate=self.learning_rate_init if adam else self.learning_rate,
+            momentum=self.momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            alpha=alpha,
+            step=self.t,
+            **dict(zip(_kernels.STATE_NAMES[self.rule], self.states, strict=True)),
         )
 
     def iteration_ends(self, time_step):
@@ -227,14 +226,12 @@ class _Snapshot:
 class TrainingSet:
     """The training rows as the kernels read them."""
 
-    X_args: tuple
-    Y: np.ndarray
-    sample_weight: np.ndarray
+    data: _kernels.TrainingData
     rows: np.ndarray | None  # rows of X to train on, in scikit-learn's order
 
     @property
     def n_samples(self):
-        return self.Y.shape[0] if self.rows is None else self.rows.shape[0]
+        return self.data.n_rows if self.rows is None else self.rows.shape[0]
 
 
 def _fitted_with(layout, params):
@@ -435,7 +432,7 @@ class EpochLoop:
         self.tasks = tasks
         n = training.n_samples
         dtype = params.dtype
-        if batch_size == 1 and np.ptp(training.sample_weight) > 0:
+        if batch_size == 1 and np.ptp(training.data.sample_weight) > 0:
             warnings.warn(
                 "With batch_size=1, scikit-learn's update rule divides each step by "
                 "the sample's own weight, so sample_weight and class_weight only "
@@ -464,7 +461,7 @@ class EpochLoop:
         self.snapshot = _Snapshot(estimator, params, optimizer)
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
-        self.x_max = _network.max_abs_input(training.X_args)
+        self.x_max = training.data.max_abs()
         self.log = EpochLog(
             monitor.name if monitor is not None else None,
             monitor is not None,
@@ -488,30 +485,27 @@ class EpochLoop:
         """One kernel call; returns the epoch's mean training loss and, when it
         diverged, what did (None otherwise)."""
         order = self._next_order()
-        tr = self.training
         self.snapshot.save()
-        loss_sum, t, step_lr = _kernels.train_epoch(
+        rule = self.optimizer.update_rule(self.est.alpha)
+        loss_sum = _kernels.train_epoch(
             self.layout,
+            self.training.data,
+            rule,
             self.params,
             self.grads,
             self.work,
-            *tr.X_args,
-            tr.Y,
-            tr.sample_weight,
             order,
             self.batch_size,
             self.chunk,
-            self.est.alpha,
-            *self.optimizer.kernel_args(),
         )
-        self.optimizer.t = t
+        self.optimizer.t = rule.step
         if self.optimizer.rule == "adam":
-            self.optimizer.learning_rate = step_lr
+            self.optimizer.learning_rate = rule.last_learning_rate
         diverged = None
         if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
             what = "loss" if not math.isfinite(loss_sum) else "weights"
             diverged = f"the {what} became infinite or NaN"
-        return loss_sum / tr.n_samples, diverged
+        return loss_sum / self.training.n_samples, diverged
 
     def _diverged(self, epoch, what):
         """Roll the model back to before ``epoch``, which diverged. Without a
@@ -583,9 +577,7 @@ class EpochLoop:
         """
         if _network.outputs_cannot_overflow(self.layout, self.params, self.x_max):
             return True
-        X_args = self.training.X_args
-        n_rows = self.training.Y.shape[0]
-        out = _network.forward(self.layout, self.params, X_args, n_rows)
+        out = _network.forward(self.layout, self.params, self.training.data)
         return _kernels.all_finite(out.reshape(-1))
 
     # -- between epochs ---------------------------------------------------------------

@@ -14,7 +14,6 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 
 from fastsgd import _kernels, _network
-from fastsgd._training import Optimizer
 
 
 class _Problem:
@@ -34,13 +33,15 @@ class _Problem:
             "logistic" if self.binary else "softmax",
         )
         self.n_train = split.y_train.shape[0]
-        self.X_train_args = _network.kernel_input(split.X_train)
         if self.binary:
             Y = split.y_train[:, None]
         else:
             Y = np.eye(split.n_classes)[split.y_train]
-        self.Y_train = np.ascontiguousarray(Y, dtype=np.float64)
-        self.sample_weight = np.ones(self.n_train)
+        self.train = _kernels.TrainingData(
+            split.X_train,
+            Y=np.ascontiguousarray(Y, dtype=np.float64),
+            sample_weight=np.ones(self.n_train),
+        )
         self._eval = {}
         for name, X, y in (
             ("holdout", split.X_holdout, split.y_holdout),
@@ -51,13 +52,13 @@ class _Problem:
             work = _network.workspace(
                 self.layout, _network.chunk_rows(self.layout, n), np.float64
             )
-            self._eval[name] = (_network.kernel_input(X), n, y, out, work)
+            self._eval[name] = (_kernels.TrainingData(X), y, out, work)
 
     def accuracy(self, params, part):
         """Accuracy of the weights ``params`` on the ``"holdout"`` or ``"test"`` rows
         (predictions as scikit-learn's MLPClassifier makes them)."""
-        X_args, n, y, out, work = self._eval[part]
-        _network.forward(self.layout, params, X_args, n, out=out, work=work)
+        data, y, out, work = self._eval[part]
+        _network.forward(self.layout, params, data, out=out, work=work)
         predicted = out[:, 0] > 0.5 if self.binary else out.argmax(axis=1)
         return float(np.mean(predicted == y))
 
@@ -198,20 +199,7 @@ def _train_fastsgd(
     grads = np.empty_like(params)
     chunk = _network.chunk_rows(layout, batch_size)
     work = _network.workspace(layout, chunk, params.dtype)
-    optimizer = Optimizer(
-        "sgd",
-        layout.n_params,
-        params.dtype,
-        learning_rate_init=learning_rate,
-        lr_schedule="constant",
-        momentum=0.0,
-        nesterovs_momentum=False,
-        power_t=0.5,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-    )
-    rule_args = optimizer.kernel_args()  # constant: no state, a fixed rate
+    rule = _kernels.UpdateRule("sgd", learning_rate=learning_rate)  # no state
     order = np.arange(n, dtype=np.intp)
     updates = 0
     curve.evaluate(params, 0.0, 0)
@@ -222,19 +210,16 @@ def _train_fastsgd(
         curve.train_seconds += time.perf_counter() - start
         for first, end, batches in _segments(n, batch_size, epoch, evals_per_epoch):
             start = time.perf_counter()
-            loss_sum, _, _ = _kernels.train_epoch(
+            loss_sum = _kernels.train_epoch(
                 layout,
+                problem.train,
+                rule,
                 params,
                 grads,
                 work,
-                *problem.X_train_args,
-                problem.Y_train,
-                problem.sample_weight,
                 order[first:end],
                 batch_size,
                 chunk,
-                0.0,
-                *rule_args,
             )
             curve.train_seconds += time.perf_counter() - start
             updates += batches
