@@ -320,14 +320,14 @@ def compare_kernel(activation, batch_size, learning_rate=0.01):
     from sklearn.datasets import load_digits
     from sklearn.preprocessing import StandardScaler
 
-    from fastsgd import _kernels, _network
+    from fastsgd import _kernels, _network, _parameters
 
     X, y = load_digits(return_X_y=True)
     n = 1077
     X = np.ascontiguousarray(StandardScaler().fit_transform(X[:n]))
     Y = np.ascontiguousarray(np.eye(10)[y[:n]])
     layout = _network.make_layout(64, [64], 10, activation, "softmax")
-    params = _network.glorot_uniform(
+    params = _parameters.glorot_uniform(
         layout, activation, np.random.RandomState(0), np.float64
     )
     chunk = _network.chunk_rows(layout, batch_size)

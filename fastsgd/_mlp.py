@@ -7,7 +7,6 @@ stopping, history, verbose rows, callbacks, class weights, ``batch_size="full"``
 is added on top.
 """
 
-import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral
@@ -15,7 +14,6 @@ from numbers import Integral
 import numpy as np
 import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
@@ -25,16 +23,15 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastsgd import _kernels, _network
+from fastsgd import _kernels, _network, _parameters, _sklearn_interop
 from fastsgd._kernels import TrainingData
-from fastsgd._monitor import Monitor, ValidationSet, check_scoring_param
+from fastsgd._monitor import Monitor, check_scoring_param, hold_out, validation_set
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
     StrOptions,
     _check_optimize_result,
     _check_partial_fit_first_call,
-    _safe_indexing,
     callback_management_context,
 )
 from fastsgd._training import EpochLoop, FitTasks, Optimizer, TrainingSet
@@ -45,24 +42,6 @@ from fastsgd._validation import (
     check_training_weights,
 )
 from fastsgd._version import __version__
-
-# Attributes a fitted model carries over to and from scikit-learn's MLP.
-_SHARED_ATTRIBUTES = (
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_label_binarizer",
-)
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -173,8 +152,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             weights = check_training_weights(
                 self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
             )
-            validation = self._validation_set(
-                X_val, y_val, sample_weight_val, dtype, Y.shape[1]
+            validation = validation_set(
+                self, X_val, y_val, sample_weight_val, dtype, Y.shape[1]
             )
             if validation is not None and self.solver == "lbfgs":
                 warnings.warn(
@@ -193,8 +172,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             params = self._flat_params()
             rows = None
             if validation is None and self.early_stopping and self.solver != "lbfgs":
-                rows, validation = self._hold_out(
-                    X_given, X, Y, user_weights, random_state
+                rows, validation = hold_out(
+                    self, X_given, X, Y, user_weights, random_state
                 )
         with callback_management_context(self):
             epochs = 1 if incremental else self.max_iter
@@ -288,7 +267,9 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         self.n_layers_ = len(self._layer_units)
         self.out_activation_ = self._output_activation()
         layout = self._layout()
-        params = _network.glorot_uniform(layout, self.activation, random_state, dtype)
+        params = _parameters.glorot_uniform(
+            layout, self.activation, random_state, dtype
+        )
         self._set_params_buffer(params, layout)
         self._best_params = params.copy()
         self.history_ = []
@@ -312,7 +293,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
 
     def _set_params_buffer(self, params, layout):
         self._params = params
-        self.coefs_, self.intercepts_ = _network.param_views(layout, params)
+        self.coefs_, self.intercepts_ = _parameters.param_views(layout, params)
 
     def _layout(self):
         return _network.make_layout(
@@ -331,12 +312,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         buffer here, so the next fit or prediction uses them.
         """
         layout = self._layout()
-        if not _network.views_are_current(
+        params = _parameters.current_buffer(
             self._params, self.coefs_, self.intercepts_, layout
-        ):
-            params = _network.pack(
-                layout, self.coefs_, self.intercepts_, self._params.dtype
-            )
+        )
+        if params is not self._params:
             self._set_params_buffer(params, layout)
         return self._params
 
@@ -433,79 +412,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 stacklevel=5,
             )
         return int(np.clip(self.batch_size, 1, n_samples))
-
-    def _hold_out(self, X_given, X, Y, user_weights, random_state):
-        """scikit-learn's early-stopping split, drawn from the same RandomState calls
-        (so the same rows), as indices: X itself is not copied.
-
-        ``X_given`` is X as the user passed it: a callable scorer gets its held-out
-        rows (a DataFrame stays a DataFrame)."""
-        # scikit-learn stratifies only single-output classification (binary).
-        stratify = (
-            Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
-        )
-        n = Y.shape[0]
-        train_rows, val_rows = train_test_split(
-            np.arange(n, dtype=np.intp),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
-        if val_rows.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        val_weights = None if user_weights is None else user_weights[val_rows]
-        if val_weights is not None and not val_weights.sum() > 0:
-            raise ValueError(
-                "The sample weights of the held-out validation set sum to zero: "
-                "nothing to score on. Pass X_val, y_val and sample_weight_val, or "
-                "change validation_fraction or random_state."
-            )
-        X_val = X[val_rows]
-        validation = ValidationSet(
-            X=_safe_indexing(X_given, val_rows) if callable(self.scoring) else X_val,
-            data=TrainingData(X_val),
-            Y=np.ascontiguousarray(Y[val_rows]),
-            y=self._scorer_targets(Y[val_rows]),
-            sample_weight=val_weights,
-        )
-        return np.ascontiguousarray(train_rows, dtype=np.intp), validation
-
-    def _validation_set(self, X_val, y_val, sample_weight_val, dtype, n_outputs):
-        """The validated ``X_val``/``y_val``/``sample_weight_val`` (``n_outputs``:
-        the width of the network's targets); None without them."""
-        if X_val is None:
-            if y_val is not None or sample_weight_val is not None:
-                raise ValueError("y_val and sample_weight_val need X_val.")
-            return None
-        if y_val is None:
-            raise ValueError("X_val needs y_val.")
-        X_given = X_val
-        check_sparse_structure(X_val)
-        X_val = validate_data(
-            self,
-            X_val,
-            accept_sparse="csr",
-            reset=False,
-            dtype=(np.float64, np.float32),
-        )
-        X_val = as_kernel_array(X_val, dtype, name="X_val")
-        Y_val, y_scorer = self._validation_targets(y_val, X_val.shape[0])
-        if Y_val.shape[1] != n_outputs:
-            raise ValueError(
-                f"y_val has {Y_val.shape[1]} outputs, the training targets {n_outputs}."
-            )
-        if sample_weight_val is not None:
-            sample_weight_val = check_training_weights(sample_weight_val, X_val, dtype)
-        return ValidationSet(
-            X=X_given,
-            data=TrainingData(X_val),
-            Y=as_kernel_array(Y_val, dtype, name="y_val"),
-            y=y_scorer,
-            sample_weight=sample_weight_val,
-        )
 
     def _sklearns_watch(self):
         """What scikit-learn's early stopping watches, as ``_monitoring`` records
@@ -608,47 +514,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         -------
         estimator : sklearn.neural_network.MLPClassifier or MLPRegressor
         """
-        check_is_fitted(self)
-        params = self._flat_params()
-        sk_params = self._sklearn_class().get_params()
-        # Copies, as clone makes them: a RandomState must not be shared.
-        kwargs = {
-            k: copy.deepcopy(v) for k, v in self.get_params().items() if k in sk_params
-        }
-        if kwargs["batch_size"] == "full":
-            kwargs["batch_size"] = "auto"
-        estimator = self._sklearn_class(**kwargs)
-        for name in _SHARED_ATTRIBUTES:
-            if hasattr(self, name):
-                # A copy: the curves are lists that each model's next fit extends.
-                setattr(estimator, name, copy.deepcopy(getattr(self, name)))
-        layout = self._layout()
-        estimator.coefs_, estimator.intercepts_ = _network.param_views(
-            layout, params.copy()
-        )
-        # What scikit-learn's warm-started fit reads to go on with early stopping.
-        estimator._no_improvement_count = getattr(self, "_no_improvement_count", 0)
-        estimator._best_coefs, estimator._best_intercepts = _network.param_views(
-            layout, self._best_params.copy()
-        )
-        sklearns_watch = self._sklearns_watch() if self.early_stopping else None
-        if getattr(self, "_monitoring", None) != sklearns_watch:
-            # Another metric or set was watched: scikit-learn starts its own afresh.
-            estimator._no_improvement_count = 0
-            if self.early_stopping:
-                estimator.best_loss_ = None
-                estimator.validation_scores_ = []
-                estimator.best_validation_score_ = -np.inf
-            else:
-                estimator.best_loss_ = min(
-                    getattr(self, "loss_curve_", ()), default=np.inf
-                )
-                estimator.validation_scores_ = None
-                estimator.best_validation_score_ = None
-        # partial_fit goes on with the optimizer's state, as this model's would.
-        if getattr(self, "_optimizer", None) is not None:
-            estimator._optimizer = self._optimizer.to_sklearn(layout)
-        return estimator
+        return _sklearn_interop.to_sklearn(self)
 
     @classmethod
     def from_sklearn(cls, estimator):
@@ -664,55 +530,7 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         -------
         model : MLPClassifier or MLPRegressor
         """
-        if not isinstance(estimator, cls._sklearn_class):
-            raise TypeError(
-                f"{cls.__name__}.from_sklearn needs a fitted "
-                f"{cls._sklearn_class.__name__}, got {type(estimator).__name__}"
-            )
-        check_is_fitted(estimator)
-        own = cls().get_params()
-        model = cls(
-            **{
-                k: copy.deepcopy(v)
-                for k, v in estimator.get_params().items()
-                if k in own
-            }
-        )
-        for name in _SHARED_ATTRIBUTES:
-            if hasattr(estimator, name):
-                setattr(model, name, copy.deepcopy(getattr(estimator, name)))
-        model._layer_units = [
-            estimator.coefs_[0].shape[0],
-            *(c.shape[1] for c in estimator.coefs_),
-        ]
-        n_outputs = estimator.coefs_[-1].shape[1]
-        if n_outputs != estimator.n_outputs_:
-            raise ValueError(
-                f"The estimator's output layer has {n_outputs} units but its "
-                f"n_outputs_ is {estimator.n_outputs_}."
-            )
-        weights = estimator.coefs_ + estimator.intercepts_
-        # The kernels compute in float32 or float64.
-        float32 = all(np.asarray(w).dtype == np.float32 for w in weights)
-        dtype = np.float32 if float32 else np.float64
-        params = _network.pack(
-            model._layout(), estimator.coefs_, estimator.intercepts_, dtype
-        )
-        model._set_params_buffer(params, model._layout())
-        model._best_params = params.copy()
-        model.history_ = []
-        model.validation_loss_curve_ = []
-        model.best_epoch_ = None
-        # A warm start goes on with scikit-learn's early-stopping bookkeeping.
-        model._monitoring = None
-        if getattr(estimator, "validation_scores_", None) is not None:
-            model._monitoring = model._sklearns_watch()
-        model._no_improvement_count = getattr(estimator, "_no_improvement_count", 0)
-        if getattr(estimator, "_optimizer", None) is not None:
-            model._optimizer = Optimizer.from_sklearn(
-                estimator._optimizer, model._layout(), dtype
-            )
-        return model
+        return _sklearn_interop.from_sklearn(cls, estimator)
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from fastsgd import _kernels, _network
+from fastsgd import _kernels, _network, _parameters
 from fastsgd._benchmark import SOLVER, WORKLOADS, make_data, one_thread
 
 
@@ -30,7 +30,7 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
         "relu",
         "logistic" if n_out == 1 else "softmax",
     )
-    params = _network.glorot_uniform(layout, "relu", np.random.RandomState(0), dtype)
+    params = _parameters.glorot_uniform(layout, "relu", np.random.RandomState(0), dtype)
     state = {name: np.zeros_like(params) for name in _kernels.STATE_NAMES[rule]}
     update_rule = _kernels.UpdateRule(
         rule,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from fastsgd import _kernels, _network
-from fastsgd._sklearn_compat import HAS_CALLBACK_API, AdamOptimizer, SGDOptimizer
+from fastsgd import _kernels, _network, _parameters
+from fastsgd._sklearn_compat import HAS_CALLBACK_API
 from fastsgd._threads import blas_threads_for
 
 
@@ -63,62 +63,6 @@ class Optimizer:
         self.t = 0  # Adam's update count
         n_states = len(_kernels.STATE_NAMES[self.rule])
         self.states = [np.zeros(n_params, dtype=dtype) for _ in range(n_states)]
-
-    def to_sklearn(self, layout):
-        """scikit-learn's optimizer in this one's state (copied), for a model
-        exported with ``to_sklearn`` to go on with ``partial_fit``."""
-
-        def per_parameter(state):  # scikit-learn's order: coefs_ + intercepts_
-            coefs, intercepts = _network.param_views(layout, state.copy())
-            return coefs + intercepts
-
-        if self.rule == "adam":
-            optimizer = AdamOptimizer(
-                [], self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-            )
-            optimizer.ms, optimizer.vs = map(per_parameter, self.states)
-            optimizer.t = self.t
-        else:
-            optimizer = SGDOptimizer(
-                [],
-                self.learning_rate_init,
-                self.lr_schedule,
-                self.momentum,
-                self.rule == "nesterov",
-                self.power_t,
-            )
-            # Without momentum no velocity carries over: zeros are as good.
-            velocities = self.states[0] if self.states else np.zeros(layout.n_params)
-            optimizer.velocities = per_parameter(velocities)
-        optimizer.learning_rate = self.learning_rate
-        return optimizer
-
-    @classmethod
-    def from_sklearn(cls, optimizer, layout, dtype):
-        """This project's optimizer in the state of scikit-learn's ``optimizer``."""
-        adam = isinstance(optimizer, AdamOptimizer)
-        ours = cls(
-            "adam" if adam else "sgd",
-            layout.n_params,
-            dtype,
-            learning_rate_init=optimizer.learning_rate_init,
-            lr_schedule=getattr(optimizer, "lr_schedule", "constant"),
-            momentum=getattr(optimizer, "momentum", 0.0),
-            nesterovs_momentum=getattr(optimizer, "nesterov", False),
-            power_t=getattr(optimizer, "power_t", 0.5),
-            beta_1=getattr(optimizer, "beta_1", 0.9),
-            beta_2=getattr(optimizer, "beta_2", 0.999),
-            epsilon=getattr(optimizer, "epsilon", 1e-8),
-        )
-        n_layers = len(layout.coef_offsets)
-        given = [optimizer.ms, optimizer.vs] if adam else [optimizer.velocities]
-        for state, arrays in zip(ours.states, given, strict=False):
-            state[:] = _network.pack(
-                layout, arrays[:n_layers], arrays[n_layers:], dtype
-            )
-        ours.t = getattr(optimizer, "t", 0)
-        ours.learning_rate = float(optimizer.learning_rate)
-        return ours
 
     def own_writeable_state(self):
         """Copy state buffers that are read-only (a model loaded with
@@ -238,7 +182,7 @@ def _fitted_with(layout, params):
     """The attributes that make a copy of the estimator predict with (a copy of)
     ``params``: what a scikit-learn callback's ``fitted_estimator`` is built from."""
     params = params.copy()
-    coefs, intercepts = _network.param_views(layout, params)
+    coefs, intercepts = _parameters.param_views(layout, params)
     return {"_params": params, "coefs_": coefs, "intercepts_": intercepts}
 
 

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 
-from fastsgd import _kernels, _network
+from fastsgd import _kernels, _network, _parameters
 
 # Every test here runs on each instruction-set path of the kernels.
 pytestmark = pytest.mark.usefixtures("every_isa")
@@ -43,7 +43,7 @@ def _network_for(output, hidden, units=(4, 5, 3), seed=1, dtype=np.float64):
 
 def numpy_forward(layout, params, X):
     """Reference forward pass, written from scikit-learn's _forward_pass."""
-    coefs, intercepts = _network.param_views(layout, params)
+    coefs, intercepts = _parameters.param_views(layout, params)
     hidden = {
         "identity": lambda z: z,
         "logistic": expit,
@@ -78,7 +78,7 @@ def numpy_loss(layout, params, X, Y, sw, alpha):
         per_sample = -(Y * np.log(pc)).sum(axis=1)
         if layout.output == "logistic":
             per_sample -= ((1 - Y) * np.log(1 - pc)).sum(axis=1)
-    coefs, _ = _network.param_views(layout, params)
+    coefs, _ = _parameters.param_views(layout, params)
     l2 = sum((W**2).sum() for W in coefs)
     return (sw @ per_sample + 0.5 * alpha * l2) / sw.sum()
 

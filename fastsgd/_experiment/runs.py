@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 
-from fastsgd import _kernels, _network
+from fastsgd import _kernels, _network, _parameters
 
 
 class _Problem:
@@ -76,7 +76,7 @@ def initial_weights(layout, seed):
     random_state : RandomState
     """
     random_state = np.random.RandomState(seed)
-    params = _network.glorot_uniform(layout, "tanh", random_state, np.float64)
+    params = _parameters.glorot_uniform(layout, "tanh", random_state, np.float64)
     return params, random_state
 
 
@@ -257,7 +257,7 @@ def _sklearn_draws(problem, seed, init, classes):
     split = problem.split
     model.partial_fit(split.X_train[:1], split.y_train[:1], classes=classes)
     drawn = model.coefs_ + model.intercepts_
-    expected = sum(_network.param_views(problem.layout, init), [])
+    expected = sum(_parameters.param_views(problem.layout, init), [])
     return all(np.array_equal(a, b) for a, b in zip(drawn, expected, strict=True))
 
 
@@ -277,7 +277,7 @@ def _train_sklearn(
     classes = np.unique(y)
     n = problem.n_train
     params = init.copy()
-    views = sum(_network.param_views(layout, params), [])
+    views = sum(_parameters.param_views(layout, params), [])
     model = _sklearn_model(problem, seed, batch_size, learning_rate)
     order = np.arange(n, dtype=np.intp)
     updates = 0
