@@ -24,8 +24,12 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastsgd import _kernels, _network, _parameters, _sklearn_interop
+from fastsgd._early_stopping import EarlyStopping
+from fastsgd._epoch_loop import EpochLoop, FitTasks, TrainingSet
+from fastsgd._fit_state import FitState
 from fastsgd._kernels import TrainingData
 from fastsgd._monitor import Monitor, check_scoring_param, hold_out, validation_set
+from fastsgd._optimizer import Optimizer
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
@@ -34,7 +38,6 @@ from fastsgd._sklearn_compat import (
     _check_partial_fit_first_call,
     callback_management_context,
 )
-from fastsgd._training import EpochLoop, FitTasks, Optimizer, TrainingSet
 from fastsgd._validation import (
     as_kernel_array,
     check_poisson_targets,
@@ -386,14 +389,21 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         monitor = None
         if validation is not None:
             monitor = Monitor(self, self.scoring, validation, layout, params.dtype)
-        self._reset_monitoring(monitor)
+        early_stopping = EarlyStopping(
+            monitor.name if monitor is not None else None,
+            monitor.greater_is_better if monitor is not None else False,
+            self.tol,
+            self.n_iter_no_change,
+        )
+        state = FitState.from_estimator(self, params)
+        early_stopping.start(state)
         EpochLoop(
             self,
             layout,
-            params,
-            self._optimizer,
+            state,
             training,
             monitor,
+            early_stopping,
             batch_size,
             incremental,
             random_state,
@@ -417,25 +427,6 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
         """What scikit-learn's early stopping watches, as ``_monitoring`` records
         it: (metric name, greater is better)."""
         return ("accuracy" if is_classifier(self) else "r2", True)
-
-    def _reset_monitoring(self, monitor):
-        """Start early-stopping bookkeeping afresh when what is monitored changes
-        (scikit-learn sets it once, in ``_initialize``, from ``early_stopping``)."""
-        watched = None if monitor is None else (monitor.name, monitor.greater_is_better)
-        if hasattr(self, "_monitoring") and self._monitoring == watched:
-            return
-        self._monitoring = watched
-        self._no_improvement_count = 0
-        if monitor is None:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        else:
-            self.best_loss_ = None
-            self.validation_scores_ = []
-            self.best_validation_score_ = (
-                -np.inf if monitor.greater_is_better else np.inf
-            )
 
     # -- predict ----------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from fastsgd import _parameters
+from fastsgd._optimizer import Optimizer
 from fastsgd._sklearn_compat import AdamOptimizer, SGDOptimizer
-from fastsgd._training import Optimizer
 
 # Attributes a fitted model carries over to and from scikit-learn's MLP.
 _SHARED_ATTRIBUTES = (
@@ -143,7 +143,9 @@ def optimizer_to_sklearn(optimizer, layout):
             optimizer.beta_2,
             optimizer.epsilon,
         )
-        sklearns.ms, sklearns.vs = map(per_parameter, optimizer.states)
+        sklearns.ms, sklearns.vs = (
+            per_parameter(optimizer.state[name]) for name in ("m", "v")
+        )
         sklearns.t = optimizer.t
     else:
         sklearns = SGDOptimizer(
@@ -155,9 +157,7 @@ def optimizer_to_sklearn(optimizer, layout):
             optimizer.power_t,
         )
         # Without momentum no velocity carries over: zeros are as good.
-        velocities = (
-            optimizer.states[0] if optimizer.states else np.zeros(layout.n_params)
-        )
+        velocities = optimizer.state.get("velocity", np.zeros(layout.n_params))
         sklearns.velocities = per_parameter(velocities)
     sklearns.learning_rate = optimizer.learning_rate
     return sklearns
@@ -181,7 +181,7 @@ def optimizer_from_sklearn(optimizer, layout, dtype):
     )
     n_layers = len(layout.coef_offsets)
     given = [optimizer.ms, optimizer.vs] if adam else [optimizer.velocities]
-    for state, arrays in zip(ours.states, given, strict=False):
+    for state, arrays in zip(ours.state.values(), given, strict=False):
         state[:] = _parameters.pack(layout, arrays[:n_layers], arrays[n_layers:], dtype)
     ours.t = getattr(optimizer, "t", 0)
     ours.learning_rate = float(optimizer.learning_rate)

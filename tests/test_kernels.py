@@ -241,7 +241,7 @@ def test_kernel_entry_points_reject_inconsistent_buffers():
         call(
             params=params.astype(np.float32),
             grads=grads.astype(np.float32),
-            work=work.astype(np.float32),
+            work=np.empty(work.shape, np.float32),
         )
     with pytest.raises(ValueError, match="on-line path needs batch_size=1, got 4"):
         _kernels.train_epoch(
