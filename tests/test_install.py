@@ -72,7 +72,8 @@ def test_python_m_pytest_from_a_checkout_tests_the_installed_fastsgd(tmp_path):
     unbuilt_source_tree(tmp_path)
     shutil.copy(CHECKOUT / "pyproject.toml", tmp_path)
     (tmp_path / "tests").mkdir()
-    shutil.copy(CHECKOUT / "tests" / "conftest.py", tmp_path / "tests")
+    for helper in ("conftest.py", "_helpers.py"):
+        shutil.copy(CHECKOUT / "tests" / helper, tmp_path / "tests")
     (tmp_path / "tests" / "test_which_fastsgd.py").write_text(
         textwrap.dedent(
             """
