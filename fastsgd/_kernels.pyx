@@ -1,13 +1,16 @@
 # cython: language_level=3
 """Compiled arithmetic of fastsgd.
 
-Python owns validation, allocation, randomness and policy (``_training.py``); this
+Python owns validation, allocation, randomness and policy (``_epoch_loop.py``); this
 module owns only the arithmetic on buffers that Python allocated once per fit. One
 call trains one epoch (or one segment of an epoch) without the GIL and without
 allocating.
 
-Every entry point checks the shapes of what it is given before any pointer
-arithmetic, so the loops below only ever see consistent buffers. A build with
+The boundary is typed: ``Layout`` (the network), ``TrainingData`` (the rows,
+checked once per fit) and ``UpdateRule`` (settings and named state) go into
+``train_epoch``, ``loss_and_gradient`` and ``forward``, which check the rest of
+what they are given before any pointer arithmetic, so the loops below only ever see
+consistent buffers; ``choose_path`` picks the epoch kernel. A build with
 ``FASTSGD_DEBUG=1`` also checks every span the loops touch (``check_span``) and turns
 on Cython's bounds checks, so that a wrong offset raises ``IndexError``.
 

@@ -189,12 +189,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
                 sample_weight,
             )
             if self.solver == "lbfgs":
-                self._fit_lbfgs(layout, params, TrainingData(X, Y, weights))
+                self._fit_lbfgs(
+                    layout, params, TrainingData(X, Y=Y, sample_weight=weights)
+                )
             else:
                 self._fit_stochastic(
                     layout,
                     params,
-                    TrainingSet(TrainingData(X, Y, weights), rows),
+                    TrainingSet(TrainingData(X, Y=Y, sample_weight=weights), rows),
                     validation,
                     random_state,
                     incremental,
