@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fastsgd import _benchmark as hb
+from fastsgd import _roofline as roofline
 
 LIBRARIES = [
     "fastsgd",
@@ -57,7 +58,9 @@ def test_roofline_floor(benchmark, dtype, rule, tiled):
     round, in its two forms: the faster one is the floor."""
     alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
     w = hb.WORKLOADS["mnist-like"]
-    sweep = hb.floor_sweep(w.n_features, w.hidden[0], dtype, rule, alpha, 1000, tiled)
+    sweep = roofline.floor_sweep(
+        w.n_features, w.hidden[0], dtype, rule, alpha, 1000, tiled
+    )
     benchmark.pedantic(sweep, rounds=10, iterations=1)
     benchmark.extra_info["us_per_sweep"] = benchmark.stats.stats.min / 1000 * 1e6
 
@@ -66,7 +69,7 @@ def test_roofline_floor(benchmark, dtype, rule, tiled):
 def test_roofline_online_kernel(benchmark, dtype, rule):
     """One on-line epoch of the kernel on the mnist-like workload."""
     alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
-    epoch, n = hb.online_kernel(
+    epoch, n = roofline.online_kernel(
         hb.WORKLOADS["mnist-like"], np.dtype(dtype).type, rule, alpha
     )
     benchmark.pedantic(epoch, rounds=10, iterations=1)

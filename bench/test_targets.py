@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fastsgd import _benchmark as hb
+from fastsgd._roofline import roofline
 
 
 @pytest.mark.parametrize(
@@ -26,7 +27,7 @@ def test_speedup_targets(workload, regime, other):
 @pytest.mark.parametrize("dtype, rule", list(hb.ROOFLINE_TARGETS))
 def test_online_kernel_near_the_floor(dtype, rule):
     alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
-    online, floor, _ = hb.roofline(np.dtype(dtype).type, rule, alpha)
+    online, floor, _ = roofline(np.dtype(dtype).type, rule, alpha)
     goal = hb.ROOFLINE_TARGETS[dtype, rule]
     assert online / floor <= goal, (
         f"on-line {online * 1e6:.2f} us, floor {floor * 1e6:.2f} us: "

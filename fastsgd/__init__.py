@@ -15,7 +15,6 @@ except ImportError as exc:
     ) from exc
 
 from fastsgd._config import show_config
-from fastsgd._experiment import compare_batch_sizes
 from fastsgd._mlp import InconsistentVersionWarning, MLPClassifier, MLPRegressor
 from fastsgd._show_versions import show_versions
 from fastsgd._version import __version__
@@ -29,3 +28,18 @@ __all__ = [
     "show_versions",
     "__version__",
 ]
+
+# Loaded on first use, so that ``import fastsgd`` loads only the estimators.
+_LAZY = {"compare_batch_sizes": "fastsgd._experiment.compare"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(_import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fastsgd' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

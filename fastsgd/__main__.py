@@ -1,7 +1,8 @@
 """The ``fastsgd`` command line tool (also ``python -m fastsgd``).
 
 Each sub-command lives in its own module, which provides ``add_arguments(parser)``
-and ``run(args) -> int``; this file only wires them together.
+and ``run(args) -> int``; this file only wires them together, importing only the
+module of the sub-command that runs.
 """
 
 import argparse
@@ -23,7 +24,9 @@ COMMANDS = {
 }
 
 
-def build_parser():
+def build_parser(command=None):
+    """The command line's parser, with the options of sub-command ``command``
+    (all of them when None)."""
     parser = argparse.ArgumentParser(
         prog="fastsgd",
         description="Fast on-line, mini-batch and full-batch SGD for MLPs.",
@@ -31,20 +34,21 @@ def build_parser():
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         sub = commands.add_parser(
-            name,
-            help=help_text,
-            description=module.__doc__,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            name, help=help_text, formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+        if command in (None, name):
+            module = importlib.import_module(module_name)
+            sub.description = module.__doc__
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((arg for arg in argv if arg in COMMANDS), "")
+    args = build_parser(command).parse_args(argv)
     return args.run(args)
 
 

@@ -308,49 +308,7 @@ def measure(workload, regime, dtype, libraries, repeats=3, quick=False, threads=
     return best
 
 
-# -- the on-line kernel against the roofline ---------------------------------------
-
-
-def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
-    """A callable that runs one on-line epoch of the kernel over ``n`` samples (as
-    the training loop calls it), and ``n``. ``windowed=False`` keeps plain SGD on
-    the per-sample fused sweep instead of the window of samples ``fit`` uses."""
-    from fastsgd import _kernels, _network
-
-    X, y = make_data(workload, dtype)
-    X = np.ascontiguousarray(X[:n])
-    n_out = 1 if workload.n_classes == 2 else workload.n_classes
-    Y = np.zeros((n, n_out), dtype=dtype)
-    if n_out == 1:
-        Y[:, 0] = y[:n]
-    else:
-        Y[np.arange(n), y[:n]] = 1
-    layout = _network.make_layout(
-        workload.n_features,
-        workload.hidden,
-        n_out,
-        "relu",
-        "logistic" if n_out == 1 else "softmax",
-    )
-    params = _network.glorot_uniform(layout, "relu", np.random.RandomState(0), dtype)
-    n_states = _kernels.STATE_BUFFERS[rule]
-    states = [
-        np.zeros_like(params) if i < n_states else np.empty(0, dtype) for i in range(2)
-    ]
-    work = _network.workspace(layout, 1, dtype)
-    grads = np.empty_like(params)
-    sw = np.ones(n, dtype=dtype)
-    order = np.random.RandomState(0).permutation(n).astype(np.intp)
-    X_args = _network.kernel_input(X)
-
-    def epoch():
-        _kernels.train_epoch(
-            layout, params, grads, work, *X_args, Y, sw, order, 1, 1, alpha,
-            *states, rule, SOLVER["learning_rate_init"], SOLVER["momentum"],
-            0.9, 0.999, 1e-8, 0, True, windowed,
-        )  # fmt: skip
-
-    return epoch, n
+# -- the kernel behind fastsgd compare -------------------------------------------
 
 
 def compare_kernel(activation, batch_size, learning_rate=0.01):
@@ -362,14 +320,14 @@ def compare_kernel(activation, batch_size, learning_rate=0.01):
     from sklearn.datasets import load_digits
     from sklearn.preprocessing import StandardScaler
 
-    from fastsgd import _kernels, _network
+    from fastsgd import _kernels, _network, _parameters
 
     X, y = load_digits(return_X_y=True)
     n = 1077
     X = np.ascontiguousarray(StandardScaler().fit_transform(X[:n]))
     Y = np.ascontiguousarray(np.eye(10)[y[:n]])
     layout = _network.make_layout(64, [64], 10, activation, "softmax")
-    params = _network.glorot_uniform(
+    params = _parameters.glorot_uniform(
         layout, activation, np.random.RandomState(0), np.float64
     )
     chunk = _network.chunk_rows(layout, batch_size)
@@ -377,68 +335,16 @@ def compare_kernel(activation, batch_size, learning_rate=0.01):
     grads = np.empty_like(params)
     sw = np.ones(n)
     order = np.random.RandomState(0).permutation(n).astype(np.intp)
-    X_args = _network.kernel_input(X)
-    empty = np.empty(0)
+    data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
+    rule = _kernels.UpdateRule("sgd", learning_rate=learning_rate)
 
     def epoch():
         _kernels.train_epoch(
-            layout, params, grads, work, *X_args, Y, sw, order, batch_size, chunk,
-            0.0, empty, empty, "sgd", learning_rate, 0.0, 0.9, 0.999, 1e-8, 0,
-        )  # fmt: skip
+            layout, data, rule, params, grads, work, order, batch_size, chunk
+        )
 
     return epoch, n
 
-
-def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
-    """A callable running ``repeats`` roofline sweeps over an (n_in, n_out) layer."""
-    from fastsgd import _kernels
-
-    rng = np.random.RandomState(0)
-    W = rng.uniform(-0.1, 0.1, n_in * n_out).astype(dtype)
-    states = [
-        np.zeros_like(W) if i < _kernels.STATE_BUFFERS[rule] else np.empty(0, dtype)
-        for i in range(2)
-    ]
-    delta = rng.uniform(-1e-3, 1e-3, n_out).astype(dtype)
-    x = rng.normal(size=n_in).astype(dtype)
-
-    def sweep():
-        # a tiny learning rate keeps the weights where they are over many sweeps
-        _kernels.floor_sweep(
-            W, *states, delta, x, rule, alpha, 1e-9, SOLVER["momentum"], repeats,
-            tiled,
-        )  # fmt: skip
-
-    return sweep
-
-
-def roofline(dtype, rule, alpha, repeats=5, workload="mnist-like", samples=2000):
-    """Seconds per sample of the on-line kernel sweeping the first layer once per
-    sample, of the floor (the faster of the two forms of that sweep alone), and of
-    the kernel ``fit`` runs (for plain SGD: one sweep per window of samples, which
-    can beat the per-sample floor; None for the other rules, where it is the
-    per-sample kernel); best of ``repeats`` rounds taken in turns."""
-    w = WORKLOADS[workload]
-    per_sample, n = online_kernel(w, dtype, rule, alpha, n=samples, windowed=False)
-    kernels = [per_sample]
-    if rule == "sgd" and alpha == 0:
-        kernels.append(online_kernel(w, dtype, rule, alpha, n=samples)[0])
-    sweeps = [
-        floor_sweep(w.n_features, w.hidden[0], dtype, rule, alpha, n, tiled)
-        for tiled in (False, True)
-    ]
-    best = [np.inf] * (len(kernels) + 2)
-    with one_thread():
-        for _ in range(repeats):
-            for i, fn in enumerate([*kernels, *sweeps]):
-                start = time.perf_counter()
-                fn()
-                best[i] = min(best[i], (time.perf_counter() - start) / n)
-    windowed = best[1] if len(kernels) == 2 else None
-    return best[0], min(best[-2:]), windowed
-
-
-# -- sparse text-like problem ---------------------------------------------------------
 
 TEXT = dict(n_samples=10_000, n_features=20_000, nnz=50, n_classes=20, hidden=(64,))
 
@@ -707,6 +613,7 @@ def run(args):
                     print(row, flush=True)
     if "roofline" not in args.skip:
         from fastsgd._config import using_isa
+        from fastsgd._roofline import roofline
 
         print(
             "\nroofline: on-line kernel (mnist-like, one sweep of the first layer a "

@@ -1,13 +1,16 @@
 # cython: language_level=3
 """Compiled arithmetic of fastsgd.
 
-Python owns validation, allocation, randomness and policy (``_training.py``); this
+Python owns validation, allocation, randomness and policy (``_epoch_loop.py``); this
 module owns only the arithmetic on buffers that Python allocated once per fit. One
 call trains one epoch (or one segment of an epoch) without the GIL and without
 allocating.
 
-Every entry point checks the shapes of what it is given before any pointer
-arithmetic, so the loops below only ever see consistent buffers. A build with
+The boundary is typed: ``Layout`` (the network), ``TrainingData`` (the rows,
+checked once per fit) and ``UpdateRule`` (settings and named state) go into
+``train_epoch``, ``loss_and_gradient`` and ``forward``, which check the rest of
+what they are given before any pointer arithmetic, so the loops below only ever see
+consistent buffers; ``choose_path`` picks the epoch kernel. A build with
 ``FASTSGD_DEBUG=1`` also checks every span the loops touch (``check_span``) and turns
 on Cython's bounds checks, so that a wrong offset raises ``IndexError``.
 
@@ -245,8 +248,6 @@ ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
                "relu": RELU, "exp": EXP, "softmax": SOFTMAX}
 
 UPDATE_RULES = {"sgd": SGD, "momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
-# How many parameter-sized state buffers each rule needs (velocity; Adam's m and v).
-STATE_BUFFERS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adam": 2}
 
 
 cdef struct Net:
@@ -1076,153 +1077,431 @@ cdef class Layout:
                 + self._units[self.n_layers - 1] * self._units[self.n_layers])
 
 
-cdef int fill_input(Layout layout, Data* d, const floating[:, ::1] X,
-                    const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                    const Py_ssize_t[::1] X_indptr) except -1:
-    """Check the input buffers against the layout and point ``d`` at them."""
-    cdef Py_ssize_t nf = layout._units[0], n_rows, i
-    if X_indptr.shape[0] == 0:
-        n_rows = X.shape[0]
-        if X.shape[1] != nf:
-            raise ValueError(f"X has {X.shape[1]} features, the network {nf}")
-        d.X = &X[0, 0] if n_rows > 0 else NULL
-        d.X_data = NULL
-        d.X_indices = NULL
-        d.X_indptr = NULL
-    else:
-        n_rows = X_indptr.shape[0] - 1
-        if X_indptr[0] != 0 or X_indptr[n_rows] > X_indices.shape[0] \
-                or X_indices.shape[0] != X_data.shape[0]:
-            raise ValueError("inconsistent CSR arrays")
+cdef const void* pointer_to(object array, object dtype) except? NULL:
+    """Where the C-contiguous ``array`` (float32, float64 or intp) starts; NULL
+    when it is empty."""
+    cdef const double[::1] as_double
+    cdef const float[::1] as_float
+    cdef const Py_ssize_t[::1] as_index
+    flat = array.reshape(-1)
+    if flat.shape[0] == 0:
+        return NULL
+    if dtype == np.float64:
+        as_double = flat
+        return &as_double[0]
+    if dtype == np.float32:
+        as_float = flat
+        return &as_float[0]
+    as_index = flat
+    return &as_index[0]
+
+
+cdef str shape_of(object array):
+    return "x".join(str(n) for n in array.shape)
+
+
+cdef class TrainingData:
+    """The rows a kernel call reads: dense or CSR input, with the targets and
+    sample weights that training needs, checked once (per fit).
+
+    The kernels then only index into buffers known to be consistent. The arrays
+    are kept, not copied (CSR indices become ``intp`` if they are not already).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features) or scipy.sparse CSR matrix
+        C-contiguous float64 or float32 values; CSR with sorted, in-range column
+        indices.
+    Y : ndarray of shape (n_rows, n_outputs), default=None
+        Targets as the output layer sees them, of X's dtype, C-contiguous.
+    sample_weight : ndarray of shape (n_rows,), default=None
+        Of X's dtype. ``Y`` and ``sample_weight`` are needed for training and
+        ``loss_and_gradient``, not for ``forward``.
+    """
+    cdef readonly object X, Y, sample_weight, dtype
+    cdef readonly Py_ssize_t n_rows, n_features, n_outputs
+    cdef readonly bint sparse
+    cdef object _data, _indices, _indptr    # CSR arrays, kept alive
+    cdef Data d
+
+    def __init__(self, X, Y=None, sample_weight=None):
+        self.sparse = hasattr(X, "indptr")
+        if self.sparse and X.format != "csr":
+            raise TypeError(f"sparse X must be CSR, got {X.format}")
+        self.dtype = np.dtype(X.dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise TypeError(f"X must hold float64 or float32 values, got {self.dtype}")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-d, got shape {shape_of(X)}")
+        self.X = X
+        self.n_rows, self.n_features = X.shape
+        if self.sparse:
+            self._point_at_csr(X)
+        else:
+            if not X.flags.c_contiguous:
+                raise ValueError("dense X must be C-contiguous")
+            self.d.X = pointer_to(X, self.dtype)
+            self.d.X_data = NULL
+            self.d.X_indices = NULL
+            self.d.X_indptr = NULL
+        self.d.n_rows = self.n_rows
+        self.d.Y = NULL
+        self.d.sw = NULL
+        self.n_outputs = -1
+        if Y is None and sample_weight is None:
+            return
+        if Y is None or sample_weight is None:
+            raise ValueError("Y and sample_weight go together: give both or neither")
+        self._check_array("Y", Y, 2)
+        self._check_array("sample_weight", sample_weight, 1)
+        if Y.shape[0] != self.n_rows:
+            raise ValueError(f"Y has {Y.shape[0]} rows, X {self.n_rows}")
+        if sample_weight.shape[0] != self.n_rows:
+            raise ValueError(
+                f"sample_weight has {sample_weight.shape[0]} rows, X {self.n_rows}")
+        self.Y = Y
+        self.sample_weight = sample_weight
+        self.n_outputs = Y.shape[1]
+        self.d.Y = pointer_to(Y, self.dtype)
+        self.d.sw = pointer_to(sample_weight, self.dtype)
+
+    def __reduce__(self):
+        return TrainingData, (self.X, self.Y, self.sample_weight)
+
+    cdef _check_array(self, str name, object array, int ndim):
+        if array.ndim != ndim:
+            raise ValueError(f"{name} must be {ndim}-d, got shape {shape_of(array)}")
+        if np.dtype(array.dtype) != self.dtype:
+            raise TypeError(f"{name} holds {array.dtype}, X {self.dtype}")
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+
+    cdef _point_at_csr(self, X):
+        cdef const Py_ssize_t[::1] indices
+        cdef const Py_ssize_t[::1] indptr
+        cdef Py_ssize_t i, n_rows = self.n_rows, nf = self.n_features
+        self._data = X.data
+        self._indices = X.indices.astype(np.intp, copy=False)
+        self._indptr = X.indptr.astype(np.intp, copy=False)
+        self._check_array("the CSR values", self._data, 1)
+        indices = self._indices
+        indptr = self._indptr
+        if indptr.shape[0] != n_rows + 1:
+            raise ValueError(f"the CSR row pointers hold {indptr.shape[0]} entries, "
+                             f"{n_rows} rows need {n_rows + 1}")
+        if indptr[0] != 0 or indptr[n_rows] > indices.shape[0] \
+                or indices.shape[0] != self._data.shape[0]:
+            raise ValueError(
+                f"inconsistent CSR arrays: row pointers from {indptr[0]} to "
+                f"{indptr[n_rows]}, {indices.shape[0]} indices, "
+                f"{self._data.shape[0]} values")
         for i in range(n_rows):
-            if X_indptr[i + 1] < X_indptr[i]:
+            if indptr[i + 1] < indptr[i]:
                 raise ValueError("CSR row pointers must not decrease")
-        if FASTSGD_DEBUG:
-            for i in range(X_indptr[n_rows]):
-                if not 0 <= X_indices[i] < nf:
-                    raise IndexError(f"CSR column index {X_indices[i]} out of range")
-        d.X = NULL
-        d.X_data = &X_data[0] if X_data.shape[0] > 0 else NULL
-        d.X_indices = &X_indices[0] if X_indices.shape[0] > 0 else NULL
-        d.X_indptr = &X_indptr[0]
-    d.n_rows = n_rows
-    d.Y = NULL
-    d.sw = NULL
+        for i in range(indptr[n_rows]):
+            if not 0 <= indices[i] < nf:
+                raise IndexError(f"CSR column index {indices[i]} out of range for "
+                                 f"{nf} features")
+        self.d.X = NULL
+        self.d.X_data = pointer_to(self._data, self.dtype)
+        self.d.X_indices = <const Py_ssize_t*> pointer_to(self._indices, np.intp)
+        self.d.X_indptr = <const Py_ssize_t*> pointer_to(self._indptr, np.intp)
+
+    cdef int check(self, Layout layout, object dtype, bint targets) except -1:
+        """Check the data against the network ``layout`` and the parameters'
+        ``dtype``; ``targets``: Y and sample_weight are needed."""
+        cdef Py_ssize_t nf = layout._units[0], k = layout._units[layout.n_layers]
+        if self.n_features != nf:
+            raise ValueError(f"X has {self.n_features} features, the network {nf}")
+        if np.dtype(dtype) != self.dtype:
+            raise TypeError(f"the parameters are {np.dtype(dtype)}, the data "
+                            f"{self.dtype}")
+        if targets and self.Y is None:
+            raise ValueError("training needs Y and sample_weight")
+        if targets and self.n_outputs != k:
+            raise ValueError(f"Y has {self.n_outputs} outputs, the network {k}")
+        return 0
+
+    def max_abs(self):
+        """max |x| over the input, without a copy (0 for no values)."""
+        values = self._data if self.sparse else self.X
+        if values.size == 0:
+            return 0.0
+        return float(max(abs(values.max()), abs(values.min())))
+
+
+# The named state each update rule keeps, parameter-sized buffers.
+STATE_NAMES = {"sgd": (), "momentum": ("velocity",), "nesterov": ("velocity",),
+               "adam": ("m", "v")}
+
+
+cdef class UpdateRule:
+    """An update rule as the kernels apply it: its settings and its named state.
+
+    scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer``, per parameter. The state
+    buffers are laid out like the parameters and updated in place; ``step`` is
+    advanced by each call.
+
+    Parameters
+    ----------
+    rule : {"sgd", "momentum", "nesterov", "adam"}
+    learning_rate : float
+        The rate of the call's steps (``"adam"``: the initial rate, before the
+        bias correction).
+    momentum : float, default=0.0
+        For ``"momentum"`` and ``"nesterov"``.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        For ``"adam"``.
+    alpha : float, default=0.0
+        L2 penalty, scaled as scikit-learn scales it.
+    velocity : ndarray, default=None
+        ``"momentum"`` and ``"nesterov"``: one value per parameter.
+    m, v : ndarray, default=None
+        ``"adam"``: the first and second moments, one value per parameter.
+    step : int, default=0
+        ``"adam"``: updates made so far.
+    """
+    cdef readonly str rule
+    cdef public double learning_rate, momentum, beta_1, beta_2, epsilon, alpha
+    cdef public long long step
+    cdef readonly double last_learning_rate   # the last step's (Adam: corrected)
+    cdef readonly object velocity, m, v
+
+    def __init__(self, str rule, *, double learning_rate, double momentum=0.0,
+                 double beta_1=0.9, double beta_2=0.999, double epsilon=1e-8,
+                 double alpha=0.0, velocity=None, m=None, v=None,
+                 long long step=0):
+        if rule not in UPDATE_RULES:
+            raise ValueError(f"unknown update rule {rule!r}; the rules are "
+                             f"{', '.join(UPDATE_RULES)}")
+        given = {"velocity": velocity, "m": m, "v": v}
+        for name, state in given.items():
+            if (state is not None) != (name in STATE_NAMES[rule]):
+                raise ValueError(
+                    f"the {rule!r} rule keeps "
+                    f"{', '.join(STATE_NAMES[rule]) or 'no state'}; got {name}="
+                    f"{'None' if state is None else 'an array'}")
+        self.rule = rule
+        self.learning_rate = self.last_learning_rate = learning_rate
+        self.momentum = momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.velocity = velocity
+        self.m = m
+        self.v = v
+        self.step = step
+
+    def __reduce__(self):
+        return _rebuild_rule, (self.rule, self.settings(), self.state())
+
+    def settings(self):
+        """The rule's settings by name."""
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum,
+                "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "alpha": self.alpha}
+
+    def state(self):
+        """The rule's state by name: its buffers, and Adam's ``step``."""
+        state = {name: getattr(self, name) for name in STATE_NAMES[self.rule]}
+        if self.rule == "adam":
+            state["step"] = self.step
+        return state
+
+    cdef int fill(self, Opt* o) except -1:
+        o.rule = UPDATE_RULES[self.rule]
+        o.lr = o.step_lr = self.learning_rate
+        o.momentum = self.momentum
+        o.beta1 = self.beta_1
+        o.beta2 = self.beta_2
+        o.epsilon = self.epsilon
+        o.alpha = self.alpha
+        o.t = self.step
+        return 0
+
+
+def _rebuild_rule(rule, settings, state):
+    return UpdateRule(rule, **settings, **state)
+
+
+cdef int point_at_state(UpdateRule rule, Py_ssize_t size, floating[::1] like,
+                        floating** S1, floating** S2) except -1:
+    """Point ``S1``/``S2`` at the rule's state (NULL where it keeps none), after
+    checking that each buffer holds ``size`` values of ``like``'s dtype."""
+    cdef floating[::1] buffer
+    S1[0] = S2[0] = NULL
+    dtype = np.float32 if floating is float else np.float64
+    for i, name in enumerate(STATE_NAMES[rule.rule]):
+        state = getattr(rule, name)
+        if state.ndim != 1 or state.shape[0] != size:
+            raise ValueError(f"the {rule.rule!r} rule's {name} holds "
+                             f"{shape_of(state)} values, expected {size}")
+        if np.dtype(state.dtype) != dtype:
+            raise TypeError(f"the {rule.rule!r} rule's {name} holds {state.dtype}, "
+                            f"the parameters {np.dtype(dtype)}")
+        buffer = state
+        if i == 0:
+            S1[0] = &buffer[0]
+        else:
+            S2[0] = &buffer[0]
     return 0
 
 
-cdef int fill_targets(Layout layout, Data* d, const floating[:, ::1] Y,
-                      const floating[::1] sample_weight) except -1:
-    """Check targets and sample weights against the input and point ``d`` at them."""
-    if Y is None or sample_weight is None:
-        raise ValueError("Y and sample_weight are required")
-    if Y.shape[0] != d.n_rows or Y.shape[1] != layout._units[layout.n_layers]:
-        raise ValueError("Y does not match X and the network's outputs")
-    if sample_weight.shape[0] != d.n_rows:
-        raise ValueError("sample_weight does not match X")
-    d.Y = &Y[0, 0] if d.n_rows > 0 else NULL
-    d.sw = &sample_weight[0] if d.n_rows > 0 else NULL
+cdef int check_buffer(str name, Py_ssize_t size, Py_ssize_t expected,
+                      str what) except -1:
+    if size != expected:
+        raise ValueError(f"{name} holds {size} elements, {what} needs {expected}")
     return 0
 
 
-def train_epoch(Layout layout, floating[::1] params, floating[::1] grads,
-                floating[::1] work, const floating[:, ::1] X,
-                const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
-                const floating[::1] sample_weight, const Py_ssize_t[::1] order,
-                Py_ssize_t batch_size, Py_ssize_t chunk, double alpha,
-                floating[::1] state1, floating[::1] state2, str rule,
-                double learning_rate, double momentum, double beta_1,
-                double beta_2, double epsilon, long long adam_t,
-                bint fused_online=True, bint windowed=True):
-    """Train over the rows ``order`` (one epoch, or a segment of one), in place.
+cdef int check_workspace(Layout layout, Py_ssize_t size, Py_ssize_t chunk) except -1:
+    cdef Py_ssize_t need = layout.workspace_size(chunk)
+    if size < need:
+        raise ValueError(f"workspace too small: {size} elements, the layout needs "
+                         f"{need} for chunks of {chunk} rows")
+    return 0
 
-    Dense input comes in ``X`` (pass an empty ``X_indptr``); CSR input in
-    ``X_data``, ``X_indices``, ``X_indptr`` (pass ``X`` of shape (0, n_features)).
-    ``batch_size`` 1 runs the fused on-line kernel unless ``fused_online`` is false;
-    for plain SGD on dense input it steps the first layer a window of samples at a
-    time unless ``windowed`` is false (the benchmark's like-for-like roofline
-    compares the per-sample sweep); larger batches run gemm over chunks of at most
-    ``chunk`` rows. ``state1`` and
-    ``state2`` are the update rule's state (velocity; Adam's moments), empty when
-    the rule has none; ``learning_rate`` is Adam's initial rate for ``"adam"``.
+
+# ---------------------------------------------------------------------------------
+# The training paths
+
+cdef enum Path:
+    ONLINE_WINDOWED     # online_epoch_window
+    ONLINE              # online_epoch
+    MINIBATCH           # minibatch_epoch
+
+PATHS = {"online-windowed": ONLINE_WINDOWED, "online": ONLINE,
+         "minibatch": MINIBATCH}
+
+
+cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
+                      str forced) except *:
+    """Which epoch kernel trains a call: the one place that decides it.
+
+    ``"online-windowed"``
+        Batch size 1, dense input, plain SGD without decay: the first layer is
+        stepped a window of ``WIN`` samples at a time (``online_epoch_window``).
+        Within it, a last layer narrower than two vectors is swept transposed,
+        and with one hidden layer the whole step runs in C (``online_step2``).
+    ``"online"``
+        Any other batch size 1: per sample, one fused sweep over each weight row
+        that steps it and uses it for the next sample (``online_epoch``). Within
+        it, CSR input under plain SGD without decay steps only the rows of the
+        sample's non-zeros, and ReLU layers skip inactive units.
+    ``"minibatch"``
+        Batch size > 1: gemm over chunks of rows (``minibatch_epoch``). Within
+        it, a dense batch that fits one chunk sums and steps layer 0's gradient
+        a block at a time (``apply_update``).
+
+    ``forced`` names one of these to run instead (the tests compare the paths,
+    the benchmark times the per-sample sweep); it must be able to run the call.
+    """
+    cdef bint can_window = batch_size == 1 and dense and rule == SGD and alpha == 0
+    cdef Path path
+    if forced is None:
+        if can_window:
+            return ONLINE_WINDOWED
+        return ONLINE if batch_size == 1 else MINIBATCH
+    if forced not in PATHS:
+        raise ValueError(f"unknown training path {forced!r}; the paths are "
+                         f"{', '.join(PATHS)}")
+    path = <Path> PATHS[forced]
+    if path == ONLINE_WINDOWED and not can_window:
+        raise ValueError("the windowed on-line path needs batch_size=1, dense input "
+                         "and plain SGD with alpha=0")
+    if path == ONLINE and batch_size != 1:
+        raise ValueError(f"the on-line path needs batch_size=1, got {batch_size}")
+    return path
+
+
+def training_path(Py_ssize_t batch_size, TrainingData data, UpdateRule rule):
+    """The name of the path ``train_epoch`` takes for this call (see
+    ``choose_path``)."""
+    path = choose_path(batch_size, not data.sparse, UPDATE_RULES[rule.rule],
+                       rule.alpha, None)
+    return next(name for name, value in PATHS.items() if value == path)
+
+
+def train_epoch(Layout layout, TrainingData data, UpdateRule rule,
+                floating[::1] params, floating[::1] grads, floating[::1] work,
+                const Py_ssize_t[::1] order, Py_ssize_t batch_size,
+                Py_ssize_t chunk, str path=None):
+    """Train over the rows ``order`` of ``data`` (one epoch, or a segment of one),
+    in place.
+
+    Parameters
+    ----------
+    layout : Layout
+    data : TrainingData
+        With targets and sample weights.
+    rule : UpdateRule
+        Its state is updated in place, its ``step`` advanced and its
+        ``last_learning_rate`` set.
+    params : ndarray of shape (layout.n_params,)
+    grads : ndarray of shape (layout.n_params,)
+        Scratch for the mini-batch path's gradient (unused on-line).
+    work : ndarray
+        Scratch of at least ``layout.workspace_size(chunk)`` elements.
+    order : ndarray of intp
+        The rows to train on, in order.
+    batch_size : int
+    chunk : int
+        Rows per gemm call at most (batch sizes > 1).
+    path : str, default=None
+        Force a training path (see ``choose_path``); None chooses it.
 
     Returns
     -------
     loss_sum : float
         Sum over batches of the batch loss times the batch length.
-    adam_t : int
-        Adam's update count after the call.
-    step_lr : float
-        The learning rate of the last step.
     """
     cdef Net* net = &layout.net
-    cdef Data d
+    cdef Data* d = &data.d
     cdef Opt o
     cdef Py_ssize_t n = order.shape[0], i
     cdef double total
     cdef floating* S1
     cdef floating* S2
     cdef floating* G = NULL
-    if rule not in UPDATE_RULES:
-        raise ValueError(f"unknown update rule {rule!r}")
+    cdef Path chosen
     if batch_size < 1 or chunk < 1:
-        raise ValueError("batch_size and chunk must be >= 1")
-    if params.shape[0] != layout.n_params:
-        raise ValueError("params does not match the layout")
-    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
-    fill_targets(layout, &d, Y, sample_weight)
+        raise ValueError(f"batch_size and chunk must be >= 1, got {batch_size} and "
+                         f"{chunk}")
+    check_buffer("params", params.shape[0], layout.n_params, "the layout")
+    data.check(layout, np.float32 if floating is float else np.float64, True)
     for i in range(n):
         if not 0 <= order[i] < d.n_rows:
             raise IndexError(f"order holds row {order[i]}, X has {d.n_rows} rows")
-    cdef bint online = batch_size == 1 and fused_online
-    if online:
-        chunk = 1
-    else:
+    point_at_state(rule, layout.n_params, params, &S1, &S2)
+    rule.fill(&o)
+    chosen = choose_path(batch_size, not data.sparse, o.rule, o.alpha, path)
+    if chosen == MINIBATCH:
         chunk = min(chunk, batch_size)
-        if grads.shape[0] != layout.n_params:
-            raise ValueError("grads does not match the layout")
+        check_buffer("grads", grads.shape[0], layout.n_params, "the layout")
         G = &grads[0]
-    if work.shape[0] < layout.workspace_size(chunk):
-        raise ValueError("workspace too small")
-    S1 = S2 = NULL
-    for i, state in enumerate((state1, state2)):
-        if STATE_BUFFERS[rule] > i and state.shape[0] != layout.n_params:
-            raise ValueError(f"the {rule!r} rule needs optimizer state of "
-                             f"{layout.n_params} elements")
-    if STATE_BUFFERS[rule] >= 1:
-        S1 = &state1[0]
-    if STATE_BUFFERS[rule] >= 2:
-        S2 = &state2[0]
-    o.rule = UPDATE_RULES[rule]
-    o.lr = learning_rate
-    o.momentum = momentum
-    o.beta1 = beta_1
-    o.beta2 = beta_2
-    o.epsilon = epsilon
-    o.alpha = alpha
-    o.t = adam_t
-    o.step_lr = learning_rate
+    else:
+        chunk = 1
+    check_workspace(layout, work.shape[0], chunk)
     with nogil:
-        if online and windowed and d.X != NULL and o.rule == SGD and o.alpha == 0:
+        if chosen == ONLINE_WINDOWED:
             total = online_epoch_window(net, &params[0], &work[0], work.shape[0],
-                                        &d, &order[0] if n > 0 else NULL, n, &o)
-        elif online:
+                                        d, &order[0] if n > 0 else NULL, n, &o)
+        elif chosen == ONLINE:
             total = online_epoch(net, &params[0], S1, S2, &work[0], work.shape[0],
-                                 &d, &order[0] if n > 0 else NULL, n, &o)
+                                 d, &order[0] if n > 0 else NULL, n, &o)
         else:
             total = minibatch_epoch(net, &params[0], S1, S2, G, &work[0],
-                                    work.shape[0], &d,
+                                    work.shape[0], d,
                                     &order[0] if n > 0 else NULL, n, batch_size,
                                     chunk, &o)
-    return total, o.t, o.step_lr
+    rule.step = o.t
+    rule.last_learning_rate = o.step_lr
+    return total
 
 
-def loss_and_gradient(Layout layout, floating[::1] params, floating[::1] grads,
-                      floating[::1] work, const floating[:, ::1] X,
-                      const floating[::1] X_data, const Py_ssize_t[::1] X_indices,
-                      const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
-                      const floating[::1] sample_weight, Py_ssize_t chunk,
+def loss_and_gradient(Layout layout, TrainingData data, floating[::1] params,
+                      floating[::1] grads, floating[::1] work, Py_ssize_t chunk,
                       double alpha):
     """Full-batch loss and gradient over all rows (what L-BFGS minimises).
 
@@ -1230,22 +1509,20 @@ def loss_and_gradient(Layout layout, floating[::1] params, floating[::1] grads,
     ``_backprop`` computes them (L2 term scaled by the sample-weight sum).
     """
     cdef Net* net = &layout.net
-    cdef Data d
+    cdef Data* d = &data.d
     cdef Py_ssize_t i, nc = layout.n_coefs
     cdef double sw_sum, data_loss, sq = 0, inv
+    check_buffer("params", params.shape[0], layout.n_params, "the layout")
+    check_buffer("grads", grads.shape[0], layout.n_params, "the layout")
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    data.check(layout, np.float32 if floating is float else np.float64, True)
     cdef floating* G = &grads[0]
     cdef floating* P = &params[0]
-    if params.shape[0] != layout.n_params or grads.shape[0] != layout.n_params:
-        raise ValueError("params and grads must match the layout")
-    if chunk < 1:
-        raise ValueError("chunk must be >= 1")
-    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
-    fill_targets(layout, &d, Y, sample_weight)
     chunk = max(1, min(chunk, d.n_rows))
-    if work.shape[0] < layout.workspace_size(chunk):
-        raise ValueError("workspace too small")
+    check_workspace(layout, work.shape[0], chunk)
     with nogil:
-        data_loss = batch_gradient(net, P, G, &work[0], work.shape[0], &d, NULL, 0,
+        data_loss = batch_gradient(net, P, G, &work[0], work.shape[0], d, NULL, 0,
                                    d.n_rows, chunk, &sw_sum)
         if sw_sum > 0:
             inv = 1 / sw_sum
@@ -1260,32 +1537,30 @@ def loss_and_gradient(Layout layout, floating[::1] params, floating[::1] grads,
     return data_loss * inv + 0.5 * alpha * sq * inv
 
 
-def forward(Layout layout, const floating[::1] params, floating[::1] work,
-            const floating[:, ::1] X, const floating[::1] X_data,
-            const Py_ssize_t[::1] X_indices, const Py_ssize_t[::1] X_indptr,
-            floating[:, ::1] out, Py_ssize_t chunk):
-    """Predict: write the output layer's activations for every row of X to ``out``."""
+def forward(Layout layout, TrainingData data, const floating[::1] params,
+            floating[::1] work, floating[:, ::1] out, Py_ssize_t chunk):
+    """Predict: write the output layer's activations for every row of the data to
+    ``out``."""
     cdef Net* net = &layout.net
-    cdef Data d
+    cdef Data* d = &data.d
     cdef Py_ssize_t s, c, K = layout._units[layout.n_layers]
     cdef floating* acts
     cdef const floating* X0
-    if params.shape[0] != layout.n_params:
-        raise ValueError("params does not match the layout")
-    fill_input(layout, &d, X, X_data, X_indices, X_indptr)
+    check_buffer("params", params.shape[0], layout.n_params, "the layout")
+    data.check(layout, np.float32 if floating is float else np.float64, False)
     if out.shape[0] != d.n_rows or out.shape[1] != K:
-        raise ValueError("out does not match X and the network's outputs")
+        raise ValueError(f"out has shape ({out.shape[0]}, {out.shape[1]}), the data "
+                         f"and the network's outputs need ({d.n_rows}, {K})")
     if chunk < 1:
-        raise ValueError("chunk must be >= 1")
-    if work.shape[0] < layout.workspace_size(chunk):
-        raise ValueError("workspace too small")
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    check_workspace(layout, work.shape[0], chunk)
     acts = &work[0]
     with nogil:
         s = 0
         while s < d.n_rows:
             c = min(chunk, d.n_rows - s)
-            X0 = input_rows(net, &d, NULL, s, c, <floating*> NULL)
-            chunk_forward(net, &params[0], acts, c, X0, &d, NULL, s)
+            X0 = input_rows(net, d, NULL, s, c, <floating*> NULL)
+            chunk_forward(net, &params[0], acts, c, X0, d, NULL, s)
             memcpy(&out[s, 0], acts + c * net.act_off[net.n_layers - 1],
                    c * K * sizeof(floating))
             s += c
@@ -1331,49 +1606,33 @@ def all_finite(const floating[::1] a):
     return ok
 
 
-def floor_sweep(floating[::1] W, floating[::1] state1, floating[::1] state2,
-                const floating[::1] delta, const floating[::1] x, str rule,
-                double alpha, double learning_rate, double momentum,
-                Py_ssize_t repeats, bint tiled=True):
+def floor_sweep(floating[::1] W, UpdateRule rule, const floating[::1] delta,
+                const floating[::1] x, Py_ssize_t repeats, bint tiled=True):
     """The roofline kernel: ``repeats`` times, the first layer's on-line step alone.
 
     One read-modify-write sweep over the ``(x.shape[0], delta.shape[0])`` weights
-    ``W`` (and the rule's state), with the update the on-line kernel makes (row
-    ``i``'s gradient is ``x[i] * delta + alpha * W[i]``) and nothing else: no
-    forward or backward pass. Timing it gives this machine's floor for an on-line
-    step over a layer of that shape; ``bench/`` and ``fastsgd bench`` report the
-    on-line kernel as a multiple of it. Adam's bias correction is left out.
-    ``tiled`` runs the on-line kernel's own sweep loops (without the forward
-    pass), false a plain row-by-row loop: the faster of the two is the floor.
+    ``W`` (and the rule's state, W-sized), with the update the on-line kernel makes
+    (row ``i``'s gradient is ``x[i] * delta + rule.alpha * W[i]``) and nothing else:
+    no forward or backward pass. Timing it gives this machine's floor for an on-line
+    step over a layer of that shape (``fastsgd._roofline``). Adam's bias correction
+    is left out. ``tiled`` runs the on-line kernel's own sweep loops (without the
+    forward pass), false a plain row-by-row loop: the faster of the two is the floor.
     """
     cdef Opt o
-    cdef Py_ssize_t r, _rep, n_in = x.shape[0], n_out = delta.shape[0]
-    cdef floating* S1 = NULL
-    cdef floating* S2 = NULL
-    if rule not in UPDATE_RULES:
-        raise ValueError(f"unknown update rule {rule!r}")
+    cdef Py_ssize_t _rep, n_in = x.shape[0], n_out = delta.shape[0]
+    cdef floating* S1
+    cdef floating* S2
     if n_in < 1 or n_out < 1 or W.shape[0] != n_in * n_out:
-        raise ValueError("W must hold x.shape[0] * delta.shape[0] weights")
-    for r, state in enumerate((state1, state2)):
-        if STATE_BUFFERS[rule] > r and state.shape[0] != W.shape[0]:
-            raise ValueError(f"the {rule!r} rule needs state of {W.shape[0]} elements")
-    if STATE_BUFFERS[rule] >= 1:
-        S1 = &state1[0]
-    if STATE_BUFFERS[rule] >= 2:
-        S2 = &state2[0]
-    o.rule = UPDATE_RULES[rule]
-    o.lr = o.step_lr = learning_rate
-    o.momentum = momentum
-    o.beta1 = 0.9
-    o.beta2 = 0.999
-    o.epsilon = 1e-8
-    o.alpha = alpha
+        raise ValueError(f"W holds {W.shape[0]} weights, x and delta need "
+                         f"{n_in} * {n_out}")
+    point_at_state(rule, W.shape[0], W, &S1, &S2)
+    rule.fill(&o)
     o.t = 0
     with nogil:
         for _rep in range(repeats):
             if floating is float:
                 fsgd_active.floor_sweep_f(&o, &W[0], S1, S2, n_in, n_out, &delta[0],
-                                          &x[0], 1, <float> alpha, tiled)
+                                          &x[0], 1, <float> o.alpha, tiled)
             else:
                 fsgd_active.floor_sweep_d(&o, &W[0], S1, S2, n_in, n_out, &delta[0],
-                                          &x[0], 1, alpha, tiled)
+                                          &x[0], 1, o.alpha, tiled)

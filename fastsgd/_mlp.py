@@ -7,7 +7,6 @@ stopping, history, verbose rows, callbacks, class weights, ``batch_size="full"``
 is added on top.
 """
 
-import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral
@@ -15,7 +14,6 @@ from numbers import Integral
 import numpy as np
 import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import LabelBinarizer
@@ -25,18 +23,21 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastsgd import _kernels, _network
-from fastsgd._monitor import Monitor, ValidationSet, check_scoring_param
+from fastsgd import _kernels, _network, _parameters, _sklearn_interop
+from fastsgd._early_stopping import EarlyStopping
+from fastsgd._epoch_loop import EpochLoop, FitTasks, TrainingSet
+from fastsgd._fit_state import FitState
+from fastsgd._kernels import TrainingData
+from fastsgd._monitor import Monitor, check_scoring_param, hold_out, validation_set
+from fastsgd._optimizer import Optimizer
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
     Interval,
     StrOptions,
     _check_optimize_result,
     _check_partial_fit_first_call,
-    _safe_indexing,
     callback_management_context,
 )
-from fastsgd._training import EpochLoop, FitTasks, Optimizer, TrainingSet
 from fastsgd._validation import (
     as_kernel_array,
     check_poisson_targets,
@@ -44,24 +45,6 @@ from fastsgd._validation import (
     check_training_weights,
 )
 from fastsgd._version import __version__
-
-# Attributes a fitted model carries over to and from scikit-learn's MLP.
-_SHARED_ATTRIBUTES = (
-    "n_iter_",
-    "t_",
-    "loss_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "n_layers_",
-    "n_outputs_",
-    "out_activation_",
-    "n_features_in_",
-    "feature_names_in_",
-    "classes_",
-    "_label_binarizer",
-)
 
 
 class InconsistentVersionWarning(UserWarning):
@@ -268,8 +251,8 @@ n_outputs), default=None
             weights = check_training_weights(
                 self._with_class_weight(sample_weight, y_labels, incremental), X, dtype
             )
-            validation = self._validation_set(
-                X_val, y_val, sample_weight_val, dtype, Y.shape[1]
+            validation = validation_set(
+                self, X_val, y_val, sample_weight_val, dtype, Y.shape[1]
             )
             if validation is not None and self.solver == "lbfgs":
                 warnings.warn(
@@ -286,11 +269,10 @@ n_outputs), default=None
                 self._own_writeable_state()
             layout = self._layout()
             params = self._flat_params()
-            X_args = _network.kernel_input(X)
             rows = None
             if validation is None and self.early_stopping and self.solver != "lbfgs":
-                rows, validation = self._hold_out(
-                    X_given, X, Y, user_weights, random_state
+                rows, validation = hold_out(
+                    self, X_given, X, Y, user_weights, random_state
                 )
         with callback_management_context(self):
             epochs = 1 if incremental else self.max_iter
@@ -303,12 +285,14 @@ n_outputs), default=None
                 sample_weight,
             )
             if self.solver == "lbfgs":
-                self._fit_lbfgs(layout, params, X_args, Y, weights)
+                self._fit_lbfgs(
+                    layout, params, TrainingData(X, Y=Y, sample_weight=weights)
+                )
             else:
                 self._fit_stochastic(
                     layout,
                     params,
-                    TrainingSet(X_args, Y, weights, rows),
+                    TrainingSet(TrainingData(X, Y=Y, sample_weight=weights), rows),
                     validation,
                     random_state,
                     incremental,
@@ -384,7 +368,9 @@ n_outputs), default=None
         self.n_layers_ = len(self._layer_units)
         self.out_activation_ = self._output_activation()
         layout = self._layout()
-        params = _network.glorot_uniform(layout, self.activation, random_state, dtype)
+        params = _parameters.glorot_uniform(
+            layout, self.activation, random_state, dtype
+        )
         self._set_params_buffer(params, layout)
         self._best_params = params.copy()
         self.history_ = []
@@ -408,7 +394,7 @@ n_outputs), default=None
 
     def _set_params_buffer(self, params, layout):
         self._params = params
-        self.coefs_, self.intercepts_ = _network.param_views(layout, params)
+        self.coefs_, self.intercepts_ = _parameters.param_views(layout, params)
 
     def _layout(self):
         return _network.make_layout(
@@ -427,12 +413,10 @@ n_outputs), default=None
         buffer here, so the next fit or prediction uses them.
         """
         layout = self._layout()
-        if not _network.views_are_current(
+        params = _parameters.current_buffer(
             self._params, self.coefs_, self.intercepts_, layout
-        ):
-            params = _network.pack(
-                layout, self.coefs_, self.intercepts_, self._params.dtype
-            )
+        )
+        if params is not self._params:
             self._set_params_buffer(params, layout)
         return self._params
 
@@ -444,15 +428,15 @@ n_outputs), default=None
             params[:] = self._params
             self._set_params_buffer(params, self._layout())
 
-    def _fit_lbfgs(self, layout, params, X_args, Y, weights):
+    def _fit_lbfgs(self, layout, params, data):
         grads = np.empty_like(params)
-        chunk = _network.chunk_rows(layout, Y.shape[0])
+        chunk = _network.chunk_rows(layout, data.n_rows)
         work = _network.workspace(layout, chunk, params.dtype)
 
         def loss_and_gradient(x):
             params[:] = x
             loss = _kernels.loss_and_gradient(
-                layout, params, grads, work, *X_args, Y, weights, chunk, self.alpha
+                layout, data, params, grads, work, chunk, self.alpha
             )
             return loss, grads.astype(np.float64)
 
@@ -503,14 +487,21 @@ n_outputs), default=None
         monitor = None
         if validation is not None:
             monitor = Monitor(self, self.scoring, validation, layout, params.dtype)
-        self._reset_monitoring(monitor)
+        early_stopping = EarlyStopping(
+            monitor.name if monitor is not None else None,
+            monitor.greater_is_better if monitor is not None else False,
+            self.tol,
+            self.n_iter_no_change,
+        )
+        state = FitState.from_estimator(self, params)
+        early_stopping.start(state)
         EpochLoop(
             self,
             layout,
-            params,
-            self._optimizer,
+            state,
             training,
             monitor,
+            early_stopping,
             batch_size,
             incremental,
             random_state,
@@ -530,102 +521,10 @@ n_outputs), default=None
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _hold_out(self, X_given, X, Y, user_weights, random_state):
-        """scikit-learn's early-stopping split, drawn from the same RandomState calls
-        (so the same rows), as indices: X itself is not copied.
-
-        ``X_given`` is X as the user passed it: a callable scorer gets its held-out
-        rows (a DataFrame stays a DataFrame)."""
-        # scikit-learn stratifies only single-output classification (binary).
-        stratify = (
-            Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
-        )
-        n = Y.shape[0]
-        train_rows, val_rows = train_test_split(
-            np.arange(n, dtype=np.intp),
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
-        if val_rows.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' "
-                "or the size of your dataset."
-            )
-        val_weights = None if user_weights is None else user_weights[val_rows]
-        if val_weights is not None and not val_weights.sum() > 0:
-            raise ValueError(
-                "The sample weights of the held-out validation set sum to zero: "
-                "nothing to score on. Pass X_val, y_val and sample_weight_val, or "
-                "change validation_fraction or random_state."
-            )
-        X_val = X[val_rows]
-        validation = ValidationSet(
-            X=_safe_indexing(X_given, val_rows) if callable(self.scoring) else X_val,
-            X_args=_network.kernel_input(X_val),
-            Y=np.ascontiguousarray(Y[val_rows]),
-            y=self._scorer_targets(Y[val_rows]),
-            sample_weight=val_weights,
-        )
-        return np.ascontiguousarray(train_rows, dtype=np.intp), validation
-
-    def _validation_set(self, X_val, y_val, sample_weight_val, dtype, n_outputs):
-        """The validated ``X_val``/``y_val``/``sample_weight_val`` (``n_outputs``:
-        the width of the network's targets); None without them."""
-        if X_val is None:
-            if y_val is not None or sample_weight_val is not None:
-                raise ValueError("y_val and sample_weight_val need X_val.")
-            return None
-        if y_val is None:
-            raise ValueError("X_val needs y_val.")
-        X_given = X_val
-        check_sparse_structure(X_val)
-        X_val = validate_data(
-            self,
-            X_val,
-            accept_sparse="csr",
-            reset=False,
-            dtype=(np.float64, np.float32),
-        )
-        X_val = as_kernel_array(X_val, dtype, name="X_val")
-        Y_val, y_scorer = self._validation_targets(y_val, X_val.shape[0])
-        if Y_val.shape[1] != n_outputs:
-            raise ValueError(
-                f"y_val has {Y_val.shape[1]} outputs, the training targets {n_outputs}."
-            )
-        if sample_weight_val is not None:
-            sample_weight_val = check_training_weights(sample_weight_val, X_val, dtype)
-        return ValidationSet(
-            X=X_given,
-            X_args=_network.kernel_input(X_val),
-            Y=as_kernel_array(Y_val, dtype, name="y_val"),
-            y=y_scorer,
-            sample_weight=sample_weight_val,
-        )
-
     def _sklearns_watch(self):
         """What scikit-learn's early stopping watches, as ``_monitoring`` records
         it: (metric name, greater is better)."""
         return ("accuracy" if is_classifier(self) else "r2", True)
-
-    def _reset_monitoring(self, monitor):
-        """Start early-stopping bookkeeping afresh when what is monitored changes
-        (scikit-learn sets it once, in ``_initialize``, from ``early_stopping``)."""
-        watched = None if monitor is None else (monitor.name, monitor.greater_is_better)
-        if hasattr(self, "_monitoring") and self._monitoring == watched:
-            return
-        self._monitoring = watched
-        self._no_improvement_count = 0
-        if monitor is None:
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        else:
-            self.best_loss_ = None
-            self.validation_scores_ = []
-            self.best_validation_score_ = (
-                -np.inf if monitor.greater_is_better else np.inf
-            )
 
     # -- predict ----------------------------------------------------------------------
 
@@ -638,9 +537,7 @@ n_outputs), default=None
         )
         params = self._flat_params()
         X = as_kernel_array(X, params.dtype)
-        return _network.forward(
-            self._layout(), params, _network.kernel_input(X), X.shape[0]
-        )
+        return _network.forward(self._layout(), params, TrainingData(X))
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.
@@ -760,47 +657,7 @@ n_outputs), default=None
         >>> np.allclose(sk.predict_proba(X), clf.predict_proba(X))
         True
         """
-        check_is_fitted(self)
-        params = self._flat_params()
-        sk_params = self._sklearn_class().get_params()
-        # Copies, as clone makes them: a RandomState must not be shared.
-        kwargs = {
-            k: copy.deepcopy(v) for k, v in self.get_params().items() if k in sk_params
-        }
-        if kwargs["batch_size"] == "full":
-            kwargs["batch_size"] = "auto"
-        estimator = self._sklearn_class(**kwargs)
-        for name in _SHARED_ATTRIBUTES:
-            if hasattr(self, name):
-                # A copy: the curves are lists that each model's next fit extends.
-                setattr(estimator, name, copy.deepcopy(getattr(self, name)))
-        layout = self._layout()
-        estimator.coefs_, estimator.intercepts_ = _network.param_views(
-            layout, params.copy()
-        )
-        # What scikit-learn's warm-started fit reads to go on with early stopping.
-        estimator._no_improvement_count = getattr(self, "_no_improvement_count", 0)
-        estimator._best_coefs, estimator._best_intercepts = _network.param_views(
-            layout, self._best_params.copy()
-        )
-        sklearns_watch = self._sklearns_watch() if self.early_stopping else None
-        if getattr(self, "_monitoring", None) != sklearns_watch:
-            # Another metric or set was watched: scikit-learn starts its own afresh.
-            estimator._no_improvement_count = 0
-            if self.early_stopping:
-                estimator.best_loss_ = None
-                estimator.validation_scores_ = []
-                estimator.best_validation_score_ = -np.inf
-            else:
-                estimator.best_loss_ = min(
-                    getattr(self, "loss_curve_", ()), default=np.inf
-                )
-                estimator.validation_scores_ = None
-                estimator.best_validation_score_ = None
-        # partial_fit goes on with the optimizer's state, as this model's would.
-        if getattr(self, "_optimizer", None) is not None:
-            estimator._optimizer = self._optimizer.to_sklearn(layout)
-        return estimator
+        return _sklearn_interop.to_sklearn(self)
 
     @classmethod
     def from_sklearn(cls, estimator):
@@ -846,55 +703,7 @@ n_outputs), default=None
         True
         >>> clf = clf.partial_fit(X, y)  # one more epoch, with sgd's velocities
         """
-        if not isinstance(estimator, cls._sklearn_class):
-            raise TypeError(
-                f"{cls.__name__}.from_sklearn needs a fitted "
-                f"{cls._sklearn_class.__name__}, got {type(estimator).__name__}"
-            )
-        check_is_fitted(estimator)
-        own = cls().get_params()
-        model = cls(
-            **{
-                k: copy.deepcopy(v)
-                for k, v in estimator.get_params().items()
-                if k in own
-            }
-        )
-        for name in _SHARED_ATTRIBUTES:
-            if hasattr(estimator, name):
-                setattr(model, name, copy.deepcopy(getattr(estimator, name)))
-        model._layer_units = [
-            estimator.coefs_[0].shape[0],
-            *(c.shape[1] for c in estimator.coefs_),
-        ]
-        n_outputs = estimator.coefs_[-1].shape[1]
-        if n_outputs != estimator.n_outputs_:
-            raise ValueError(
-                f"The estimator's output layer has {n_outputs} units but its "
-                f"n_outputs_ is {estimator.n_outputs_}."
-            )
-        weights = estimator.coefs_ + estimator.intercepts_
-        # The kernels compute in float32 or float64.
-        float32 = all(np.asarray(w).dtype == np.float32 for w in weights)
-        dtype = np.float32 if float32 else np.float64
-        params = _network.pack(
-            model._layout(), estimator.coefs_, estimator.intercepts_, dtype
-        )
-        model._set_params_buffer(params, model._layout())
-        model._best_params = params.copy()
-        model.history_ = []
-        model.validation_loss_curve_ = []
-        model.best_epoch_ = None
-        # A warm start goes on with scikit-learn's early-stopping bookkeeping.
-        model._monitoring = None
-        if getattr(estimator, "validation_scores_", None) is not None:
-            model._monitoring = model._sklearns_watch()
-        model._no_improvement_count = getattr(estimator, "_no_improvement_count", 0)
-        if getattr(estimator, "_optimizer", None) is not None:
-            model._optimizer = Optimizer.from_sklearn(
-                estimator._optimizer, model._layout(), dtype
-            )
-        return model
+        return _sklearn_interop.from_sklearn(cls, estimator)
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):

@@ -1,4 +1,5 @@
-"""What early stopping watches: a score or the loss on a validation set.
+"""What early stopping watches: a score or the loss on a validation set, and the
+validation set itself (held out of the training data, or the user's own).
 
 The validation set is validated and converted once per fit; every epoch then costs
 one compiled forward pass into a preallocated buffer and the metric itself. String
@@ -11,11 +12,19 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.metrics import check_scoring, get_scorer, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import validate_data
 
 from fastsgd import _kernels, _network
-from fastsgd._sklearn_compat import _BaseScorer
+from fastsgd._kernels import TrainingData
+from fastsgd._sklearn_compat import _BaseScorer, _safe_indexing
+from fastsgd._validation import (
+    as_kernel_array,
+    check_sparse_structure,
+    check_training_weights,
+)
 
 
 def check_scoring_param(scoring):
@@ -40,7 +49,7 @@ class ValidationSet:
     """A validation set, converted once per fit for the kernels and the scorers."""
 
     X: object  # X as the user gave it, for a callable scorer
-    X_args: tuple  # the kernels' view of X
+    data: _kernels.TrainingData  # the kernels' view of X
     Y: np.ndarray  # targets as the network's outputs see them (binarized labels)
     y: np.ndarray  # targets as scorers see them (labels, or values)
     sample_weight: np.ndarray | None
@@ -48,6 +57,84 @@ class ValidationSet:
     @property
     def n_samples(self):
         return self.Y.shape[0]
+
+
+def hold_out(estimator, X_given, X, Y, user_weights, random_state):
+    """``estimator``'s early-stopping split, drawn from the same RandomState calls
+    as scikit-learn's (so the same rows), as indices: X itself is not copied.
+
+    ``X_given`` is X as the user passed it: a callable scorer gets its held-out
+    rows (a DataFrame stays a DataFrame)."""
+    # scikit-learn stratifies only single-output classification (binary).
+    stratify = (
+        Y.astype(bool)
+        if is_classifier(estimator) and estimator.n_outputs_ == 1
+        else None
+    )
+    n = Y.shape[0]
+    train_rows, val_rows = train_test_split(
+        np.arange(n, dtype=np.intp),
+        random_state=random_state,
+        test_size=estimator.validation_fraction,
+        stratify=stratify,
+    )
+    if val_rows.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    val_weights = None if user_weights is None else user_weights[val_rows]
+    if val_weights is not None and not val_weights.sum() > 0:
+        raise ValueError(
+            "The sample weights of the held-out validation set sum to zero: "
+            "nothing to score on. Pass X_val, y_val and sample_weight_val, or "
+            "change validation_fraction or random_state."
+        )
+    X_val = X[val_rows]
+    validation = ValidationSet(
+        X=_safe_indexing(X_given, val_rows) if callable(estimator.scoring) else X_val,
+        data=TrainingData(X_val),
+        Y=np.ascontiguousarray(Y[val_rows]),
+        y=estimator._scorer_targets(Y[val_rows]),
+        sample_weight=val_weights,
+    )
+    return np.ascontiguousarray(train_rows, dtype=np.intp), validation
+
+
+def validation_set(estimator, X_val, y_val, sample_weight_val, dtype, n_outputs):
+    """The validated ``X_val``/``y_val``/``sample_weight_val`` of a fit of
+    ``estimator`` (``n_outputs``: the width of the network's targets); None
+    without them."""
+    if X_val is None:
+        if y_val is not None or sample_weight_val is not None:
+            raise ValueError("y_val and sample_weight_val need X_val.")
+        return None
+    if y_val is None:
+        raise ValueError("X_val needs y_val.")
+    X_given = X_val
+    check_sparse_structure(X_val)
+    X_val = validate_data(
+        estimator,
+        X_val,
+        accept_sparse="csr",
+        reset=False,
+        dtype=(np.float64, np.float32),
+    )
+    X_val = as_kernel_array(X_val, dtype, name="X_val")
+    Y_val, y_scorer = estimator._validation_targets(y_val, X_val.shape[0])
+    if Y_val.shape[1] != n_outputs:
+        raise ValueError(
+            f"y_val has {Y_val.shape[1]} outputs, the training targets {n_outputs}."
+        )
+    if sample_weight_val is not None:
+        sample_weight_val = check_training_weights(sample_weight_val, X_val, dtype)
+    return ValidationSet(
+        X=X_given,
+        data=TrainingData(X_val),
+        Y=as_kernel_array(Y_val, dtype, name="y_val"),
+        y=y_scorer,
+        sample_weight=sample_weight_val,
+    )
 
 
 class _FrozenPredictions:
@@ -185,9 +272,7 @@ class Monitor:
     def evaluate(self, params):
         """Validation loss and monitored score of the weights in ``params``."""
         v = self.validation
-        _network.forward(
-            self.layout, params, v.X_args, v.n_samples, out=self._out, work=self._work
-        )
+        _network.forward(self.layout, params, v.data, out=self._out, work=self._work)
         if not _kernels.all_finite(self._out.reshape(-1)):
             return float("nan"), float("nan")
         loss = _kernels.weighted_loss(

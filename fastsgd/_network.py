@@ -1,23 +1,19 @@
-"""The network's parameters and its predict-time forward pass.
+"""The network as the kernels see it: its layout, the scratch memory of a kernel
+call, the predict-time forward pass, and a cheap bound on its outputs.
 
-All weights live in one flat buffer, laid out as scikit-learn's ``_pack`` lays them
-out (every layer's coefficients, then every layer's intercepts); ``coefs_`` and
-``intercepts_`` are views into it. The kernels, the optimizer state and the
-snapshots for early stopping all work on that one buffer.
+The parameters themselves (the flat buffer and its per-layer views) are in
+``_parameters.py``.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from fastsgd import _kernels
+from fastsgd import _kernels, _parameters
 from fastsgd._threads import blas_threads_for
 
 # Rows per kernel call for batched work (mini-batch, full batch, predict): a chunk's
 # activations and input rows fit in about 8 MB, so memory stays bounded on any data.
 _CHUNK_ELEMENTS = 1 << 20
 _MAX_CHUNK = 4096
-
-_EMPTY_INDEX = np.empty(0, dtype=np.intp)
 
 
 def make_layout(n_features, hidden_layer_sizes, n_outputs, activation, out_activation):
@@ -43,87 +39,6 @@ def workspace(layout, chunk, dtype):
     return np.empty(layout.workspace_size(chunk), dtype=dtype)
 
 
-def param_views(layout, params):
-    """``coefs_`` and ``intercepts_`` as views into the flat buffer ``params``."""
-    units = layout.units
-    coefs, intercepts = [], []
-    for layer, (c_off, i_off) in enumerate(
-        zip(layout.coef_offsets, layout.intercept_offsets, strict=True)
-    ):
-        fan_in, fan_out = int(units[layer]), int(units[layer + 1])
-        coefs.append(params[c_off : c_off + fan_in * fan_out].reshape(fan_in, fan_out))
-        intercepts.append(params[i_off : i_off + fan_out])
-    return coefs, intercepts
-
-
-def glorot_uniform(layout, activation, random_state, dtype):
-    """Initial weights drawn exactly as scikit-learn's ``_init_coef`` draws them:
-    per layer, the coefficients and then the intercepts, from the same
-    ``RandomState`` calls, so the same seed gives the same network."""
-    params = np.empty(layout.n_params, dtype=dtype)
-    factor = 2.0 if activation == "logistic" else 6.0
-    for coef, intercept in zip(*param_views(layout, params), strict=True):
-        fan_in, fan_out = coef.shape
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        coef[:] = random_state.uniform(-bound, bound, (fan_in, fan_out))
-        intercept[:] = random_state.uniform(-bound, bound, fan_out)
-    return params
-
-
-def pack(layout, coefs, intercepts, dtype):
-    """A new flat buffer holding ``coefs`` and ``intercepts`` (checked against the
-    layout's shapes)."""
-    params = np.empty(layout.n_params, dtype=dtype)
-    views = param_views(layout, params)
-    for name, given, expected in zip(
-        ("coefs_", "intercepts_"), (coefs, intercepts), views, strict=True
-    ):
-        if len(given) != len(expected):
-            raise ValueError(
-                f"{name} has {len(given)} layers, the network {len(expected)}"
-            )
-        for layer, (src, dst) in enumerate(zip(given, expected, strict=True)):
-            src = np.asarray(src)
-            if src.dtype.kind not in "fiu":
-                raise TypeError(
-                    f"{name}[{layer}] holds {src.dtype} values; weights must be real "
-                    "numbers"
-                )
-            if src.shape != dst.shape:
-                raise ValueError(
-                    f"{name}[{layer}] has shape {src.shape}, expected {dst.shape}"
-                )
-            dst[:] = src
-    return params
-
-
-def views_are_current(params, coefs, intercepts, layout):
-    """True when ``coefs``/``intercepts`` are still the views into ``params``
-    (a user may have replaced them, for example to move weights in)."""
-    expected = param_views(layout, params)
-    for given, views in zip((coefs, intercepts), expected, strict=True):
-        if not isinstance(given, list) or len(given) != len(views):
-            return False
-        for a, b in zip(given, views, strict=True):
-            if not (
-                isinstance(a, np.ndarray)
-                and a.dtype == b.dtype
-                and a.shape == b.shape
-                and a.strides == b.strides
-                and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-            ):
-                return False
-    return True
-
-
-def max_abs_input(X_args):
-    """max |x| over the input given to the kernels (dense or CSR), without a copy."""
-    values = X_args[0] if X_args[0].size else X_args[1]
-    if values.size == 0:
-        return 0.0
-    return float(max(abs(values.max()), abs(values.min())))
-
-
 def outputs_cannot_overflow(layout, params, x_max):
     """True when no input with |x| <= ``x_max`` can drive any layer's sum, or the
     output activation, to infinity or NaN with these weights.
@@ -134,7 +49,7 @@ def outputs_cannot_overflow(layout, params, x_max):
     finfo = np.finfo(params.dtype)
     limit = finfo.max / 4  # room for softmax's z - max(z)
     bound = x_max
-    coefs, intercepts = param_views(layout, params)
+    coefs, intercepts = _parameters.param_views(layout, params)
     with np.errstate(over="ignore", invalid="ignore"):
         for layer, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
             z = bound * np.abs(W).sum(axis=0).max() + np.abs(b).max()
@@ -147,32 +62,16 @@ def outputs_cannot_overflow(layout, params, x_max):
     return True
 
 
-def kernel_input(X):
-    """The four input arguments of a kernel call for dense or CSR ``X``.
-
-    ``X`` must already be validated: C-contiguous, or CSR with sorted, unique
-    indices, of the model's dtype.
-    """
-    if sp.issparse(X):
-        empty = np.empty((0, X.shape[1]), dtype=X.dtype)
-        return (
-            empty,
-            X.data,
-            X.indices.astype(np.intp, copy=False),
-            X.indptr.astype(np.intp, copy=False),
-        )
-    empty = np.empty(0, dtype=X.dtype)
-    return X, empty, _EMPTY_INDEX, _EMPTY_INDEX
-
-
-def forward(layout, params, X_args, n_rows, out=None, work=None):
-    """Output-layer activations (probabilities, or predictions) for validated X."""
+def forward(layout, params, data, out=None, work=None):
+    """Output-layer activations (probabilities, or predictions) for the input of
+    ``data`` (a ``TrainingData``)."""
     dtype = params.dtype
+    n_rows = data.n_rows
     chunk = chunk_rows(layout, n_rows)
     if out is None:
         out = np.empty((n_rows, int(layout.units[-1])), dtype=dtype)
     if work is None or work.shape[0] < layout.workspace_size(chunk):
         work = workspace(layout, chunk, dtype)
     with blas_threads_for(layout, chunk):
-        _kernels.forward(layout, params, work, *X_args, out, chunk)
+        _kernels.forward(layout, data, params, work, out, chunk)
     return out

@@ -13,6 +13,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call
 from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin
@@ -53,6 +54,7 @@ __all__ = [
     "_BaseScorer",
     "_check_optimize_result",
     "_check_partial_fit_first_call",
+    "_check_sample_weight",
     "_safe_indexing",
     "callback_management_context",
 ]

@@ -8,7 +8,8 @@ import copy
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import _check_sample_weight
+
+from fastsgd._sklearn_compat import _check_sample_weight
 
 # BLAS takes 32-bit sizes.
 _MAX_DIM = 2**31 - 1

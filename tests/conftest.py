@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.datasets import make_multilabel_classification
 from sklearn.preprocessing import StandardScaler
 
 
@@ -23,20 +23,10 @@ def _test_the_installed_fastsgd():
 
 _test_the_installed_fastsgd()
 
+from _helpers import standardized_classification  # noqa: E402, I001
+
 from fastsgd import _kernels  # noqa: E402 - after the sys.path fix above
 from fastsgd._config import runnable_isas, using_isa  # noqa: E402
-
-
-def standardized_classification(n_samples=60, n_features=5, n_classes=3, seed=0):
-    X, y = make_classification(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=3,
-        n_redundant=0,
-        n_classes=n_classes,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y
 
 
 @pytest.fixture

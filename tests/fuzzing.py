@@ -2,7 +2,7 @@
 one property every case must satisfy: it fits and predicts finite outputs, or it
 raises a clear ValueError/TypeError before anything goes wrong.
 
-Used by ``test_hardening.py`` (a fixed number of examples in every run) and by
+Used by ``test_fuzz.py`` (a fixed number of examples in every run) and by
 ``test_fuzz.py`` (as many as a time budget allows; CI runs it on the debug build).
 """
 

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import standardized_classification
+from _helpers import (
+    assert_same_cv_results,
+    assert_same_weights,
+    standardized_classification,
+)
 from scipy.stats import loguniform
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-from test_equivalence import assert_same_weights
-from test_threads import assert_same_cv_results
 
 from fastsgd import MLPClassifier, MLPRegressor
 

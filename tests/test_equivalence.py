@@ -10,7 +10,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import standardized_classification
+from _helpers import (
+    assert_same_weights,
+    fit_from_same_weights,
+    standardized_classification,
+)
 from sklearn import neural_network as sk
 
 import fastsgd
@@ -35,32 +39,6 @@ def _pair(kind, batch_size, n_samples, **params):
         fast_cls(batch_size=batch_size, **params),
         sk_cls(batch_size=sk_batch, **params),
     )
-
-
-def _weights(est):
-    return est.coefs_ + est.intercepts_
-
-
-def assert_same_weights(fast, ref, rtol=1e-9):
-    for a, b in zip(_weights(fast), _weights(ref), strict=True):
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
-
-
-def fit_from_same_weights(fast, ref, X, y, epochs, sample_weight=None, seed=1):
-    """Initialise both, overwrite their weights with the same random ones, then run
-    ``epochs`` epochs of a warm-started fit on both."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for est in (fast, ref):
-            est.set_params(max_iter=1).fit(X, y)
-    rng = np.random.RandomState(seed)
-    for f, r in zip(_weights(fast), _weights(ref), strict=True):
-        w = rng.uniform(-0.5, 0.5, size=f.shape)
-        f[...] = w  # in place: the view writes into fastsgd's buffer
-        r[...] = w
-    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-    for est in (fast, ref):
-        est.set_params(warm_start=True, max_iter=epochs).fit(X, y, **kwargs)
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _helpers import small_regression
 from sklearn import neural_network as sk
 from sklearn.base import clone
 from sklearn.datasets import load_iris
@@ -414,3 +415,178 @@ def test_lbfgs_respects_max_fun(regression):
             random_state=0,
         ).fit(X, y)
     assert model.n_iter_ <= 5
+
+
+def test_divergence_keeps_the_last_finite_weights_and_history():
+    """Three sane epochs, then a warm start at a rate that diverges at once (in
+    epoch 4): the model keeps epoch 3's weights and history."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5)) * 10
+    y = X @ rng.normal(size=5)
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+        return False
+
+    model = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=1e-4,
+        batch_size=10,
+        max_iter=3,
+        warm_start=True,
+        callbacks=[remember],
+        random_state=0,
+    ).fit(X, y)
+    model.set_params(learning_rate_init=10.0, max_iter=50)
+    with pytest.raises(ValueError, match="diverged in epoch 4"):
+        model.fit(X, y)
+    assert len(model.history_) == len(model.loss_curve_) == 3
+    for a, b in zip(model.coefs_, after_epoch[3], strict=True):
+        np.testing.assert_array_equal(a, b)
+    # A warm start with a sane learning rate continues from that consistent state.
+    model.set_params(learning_rate_init=1e-7, max_iter=2, callbacks=None)
+    model.fit(X, y)
+    assert all(np.isfinite(w).all() for w in model.coefs_ + model.intercepts_)
+    assert len(model.history_) == 5
+
+
+def _diverging_regressor(callbacks):
+    """Inputs of 1e5 and a rate of 10: finite weights whose outputs overflow after
+    a few epochs, before the loss shows it."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    model = MLPRegressor(
+        hidden_layer_sizes=(50,),
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=10.0,
+        max_iter=50,
+        n_iter_no_change=1000,
+        callbacks=callbacks,
+        random_state=0,
+    )
+    return model, X * 1e5, y.astype(float)
+
+
+def test_divergence_with_a_validation_set_keeps_the_best_epochs_weights():
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+        return False
+
+    model, X, y = _diverging_regressor([remember])
+    rows = np.r_[0:10, 60:70]  # two classes: R2 is not forced to 0
+    with pytest.warns(UserWarning, match="keeps the weights of epoch") as caught:
+        model.fit(X, y, X_val=X[rows], y_val=y[rows])
+    (warning,) = [w for w in caught if "diverged" in str(w.message)]
+    assert f"weights of epoch {model.best_epoch_} " in str(warning.message)
+    for a, b in zip(model.coefs_, after_epoch[model.best_epoch_], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_outputs_overflowing_after_the_last_epoch_keep_the_best_weights():
+    """Epoch 3's update leaves finite weights whose outputs overflow (NaN
+    validation score): with a validation set that is divergence too, even when
+    the last epoch's weights were asked for."""
+    after_epoch = {}
+
+    def remember(estimator, record):
+        after_epoch[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+
+    model, X, y = _diverging_regressor([remember])
+    model.set_params(max_iter=3, restore_best_weights=False)
+    rows = np.r_[0:10, 60:70]
+    with pytest.warns(UserWarning, match="diverged in epoch 3: after its last") as w:
+        model.fit(X, y, X_val=X[rows], y_val=y[rows])
+    assert [c.filename for c in w if "diverged" in str(c.message)] == [__file__]
+    assert model.n_iter_ == 3 and np.isnan(model.validation_scores_[-1])
+    assert model.best_epoch_ == 1
+    for a, b in zip(model.coefs_, after_epoch[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_says_when_the_weights_kept_are_unusable_too():
+    model, X, y = _diverging_regressor(None)
+    with pytest.raises(ValueError, match="diverged") as error:
+        model.fit(X, y)
+    usable = np.isfinite(model.predict(X)).all()
+    assert usable == ("they too give infinite" not in str(error.value))
+
+
+def test_divergence_with_a_validation_set_is_an_error_when_no_weights_are_usable():
+    """Inputs of 1e6 overflow a Poisson model's exp output from its first weights:
+    there are no best weights to keep."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 1)) * 1e6
+    model = MLPRegressor(
+        loss="poisson",
+        hidden_layer_sizes=(),
+        solver="sgd",
+        learning_rate_init=1e-6,
+        early_stopping=True,
+        max_iter=3,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="they too give infinite or NaN outputs"):
+        model.fit(X, np.abs(rng.normal(size=40)))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error, not "overflow"
+def test_values_beyond_float32_are_an_error_for_a_float32_model():
+    X, y = small_regression()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    model.fit(X.astype(np.float32), y)
+    huge = X[:2].copy()
+    huge[0, 0] = 1e39  # finite in float64, infinite in float32
+    for rows in (huge, sp.csr_matrix(huge)):
+        with pytest.raises(ValueError, match="X has values beyond the range"):
+            model.predict(rows)
+    assert np.isfinite(model.predict(X)).all()
+    with pytest.raises(ValueError, match="X_val has values beyond"):
+        model.fit(X.astype(np.float32), y, X_val=huge, y_val=y[:2])
+    with pytest.raises(ValueError, match="y_val has values beyond"):
+        model.fit(X.astype(np.float32), y, X_val=X[:2], y_val=[1e39, 0.0])
+    with pytest.raises(ValueError, match="y has values beyond"):
+        model.fit(X.astype(np.float32), np.r_[1e39, y[1:]])
+
+
+def test_a_fit_failing_its_checks_keeps_the_fitted_model():
+    X, y = small_regression()
+    labels = (y > 0).astype(int)
+    model = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, labels)
+    predicted = model.predict(X)
+    with pytest.raises(ValueError, match="non-zero|sums to zero"):
+        model.fit(X, np.where(labels == 1, "b", "a"), sample_weight=np.zeros(60))
+    with pytest.raises(ValueError, match="validation set is too small"):
+        model.set_params(early_stopping=True, validation_fraction=0.01).fit(
+            X[:, :3], [0, 1, 2] * 20
+        )
+    assert list(model.classes_) == [0, 1] and model.n_features_in_ == 4
+    np.testing.assert_array_equal(model.predict(X), predicted)
+
+
+def test_a_new_network_gets_a_new_optimizer():
+    X, y = small_regression()
+    model = MLPRegressor(
+        hidden_layer_sizes=(3,), max_iter=5, random_state=0
+    ).partial_fit(X, y)
+    model.set_params(solver="lbfgs", hidden_layer_sizes=(7,)).fit(X, y)
+    model.set_params(solver="adam").partial_fit(X, y)  # not the (3,) net's state
+    fresh = MLPRegressor(
+        hidden_layer_sizes=(7,), max_iter=5, random_state=0, solver="lbfgs"
+    ).fit(X, y)
+    fresh.set_params(solver="adam").partial_fit(X, y)
+    for a, b in zip(model.coefs_, fresh.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("sizes", [(1.5,), (3, None), (0,)])
+def test_hidden_layer_sizes_must_be_positive_integers(sizes):
+    X, y = small_regression()
+    with pytest.raises(ValueError, match="positive integers"):
+        MLPRegressor(hidden_layer_sizes=sizes).fit(X, y)

@@ -417,9 +417,9 @@ def test_pandas_frame_when_asked(tiny_runs):
 def _diverge_at(monkeypatch, lr):
     train_epoch = _kernels.train_epoch
 
-    def diverging(layout, params, *args):
-        result = train_epoch(layout, params, *args)
-        if args[15] >= lr:  # the learning rate
+    def diverging(layout, data, rule, params, *args, **kwargs):
+        result = train_epoch(layout, data, rule, params, *args, **kwargs)
+        if rule.learning_rate >= lr:
             params[0] = np.nan
         return result
 

@@ -6,8 +6,11 @@ models, multi-label classifiers, models fitted with early stopping, and the
 independence of the two models after a conversion.
 """
 
+import pickle
+
 import numpy as np
 import pytest
+from _helpers import small_regression
 from sklearn import neural_network as sk
 
 from fastsgd import MLPClassifier, MLPRegressor
@@ -264,3 +267,70 @@ def test_onnx_reproduces_regressor(onnx_runtime, regression, counts, loss):
         pytest.xfail("skl2onnx has no converter for the exp output (Poisson loss)")
     expected = model.predict(X).reshape(predicted.shape)
     np.testing.assert_allclose(predicted, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_pickle_in_the_middle_of_partial_fit_continues_exactly():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    for params in (
+        dict(solver="adam"),
+        dict(solver="sgd", momentum=0.9, learning_rate="invscaling"),
+    ):
+        model = MLPClassifier((8,), batch_size=7, random_state=0, **params)
+        model.partial_fit(X[:100], y[:100], classes=[0, 1])
+        model.partial_fit(X[100:200], y[100:200])
+        copy = pickle.loads(pickle.dumps(model))
+        for est in (model, copy):
+            est.partial_fit(X[200:], y[200:])
+        for a, b in zip(
+            model.coefs_ + model.intercepts_,
+            copy.coefs_ + copy.intercepts_,
+            strict=True,
+        ):
+            np.testing.assert_array_equal(a, b)
+        assert copy.history_ == [
+            dict(r, seconds=c["seconds"])
+            for r, c in zip(model.history_, copy.history_, strict=True)
+        ]
+
+
+def test_a_model_loaded_read_only_trains_on(tmp_path):
+    joblib = pytest.importorskip("joblib")
+    X, y = small_regression()
+    model = MLPRegressor(
+        hidden_layer_sizes=(5,), solver="sgd", random_state=0
+    ).partial_fit(X, y)
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    assert not loaded._params.flags.writeable
+    for est in (model, loaded):
+        est.partial_fit(X, y)
+    for a, b in zip(model.coefs_, loaded.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_from_sklearn_computes_in_float64_unless_all_float32():
+    from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
+
+    X, y = small_regression()
+    theirs = SklearnMLPRegressor(
+        hidden_layer_sizes=(5,), max_iter=5, random_state=0
+    ).fit(X, y)
+    theirs.coefs_ = [w.astype(np.float16) for w in theirs.coefs_]
+    ours = MLPRegressor.from_sklearn(theirs)
+    assert ours.coefs_[0].dtype == np.float64
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-3)
+    theirs.coefs_[-1] = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="output layer has 2 units"):
+        MLPRegressor.from_sklearn(theirs)
+
+
+@pytest.mark.parametrize("dtype", [complex, str, object])
+def test_weights_put_into_coefs_must_be_real_numbers(dtype):
+    X, y = small_regression()
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    model.fit(X, y)
+    model.coefs_ = [w.astype(dtype) for w in model.coefs_]
+    with pytest.raises(TypeError, match="real numbers"):
+        model.predict(X)

@@ -72,7 +72,8 @@ def test_python_m_pytest_from_a_checkout_tests_the_installed_fastsgd(tmp_path):
     unbuilt_source_tree(tmp_path)
     shutil.copy(CHECKOUT / "pyproject.toml", tmp_path)
     (tmp_path / "tests").mkdir()
-    shutil.copy(CHECKOUT / "tests" / "conftest.py", tmp_path / "tests")
+    for helper in ("conftest.py", "_helpers.py"):
+        shutil.copy(CHECKOUT / "tests" / helper, tmp_path / "tests")
     (tmp_path / "tests" / "test_which_fastsgd.py").write_text(
         textwrap.dedent(
             """
@@ -96,3 +97,28 @@ def test_python_m_pytest_from_a_checkout_tests_the_installed_fastsgd(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_import_loads_only_the_estimators():
+    """The experiment, the benchmark and their plotting stay unloaded until used."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import fastsgd
+        heavy = ("fastsgd._experiment", "fastsgd._benchmark", "fastsgd._roofline",
+                 "matplotlib")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("matplotlib",)
+                     or m.startswith(heavy)))
+        fastsgd.compare_batch_sizes
+        print("fastsgd._experiment" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_the_lazy_names_are_public():
+    assert "compare_batch_sizes" in dir(fastsgd)
+    assert callable(fastsgd.compare_batch_sizes)

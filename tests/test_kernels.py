@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 
-from fastsgd import _kernels, _network
+from fastsgd import _kernels, _network, _parameters
 
 # Every test here runs on each instruction-set path of the kernels.
 pytestmark = pytest.mark.usefixtures("every_isa")
@@ -43,7 +43,7 @@ def _network_for(output, hidden, units=(4, 5, 3), seed=1, dtype=np.float64):
 
 def numpy_forward(layout, params, X):
     """Reference forward pass, written from scikit-learn's _forward_pass."""
-    coefs, intercepts = _network.param_views(layout, params)
+    coefs, intercepts = _parameters.param_views(layout, params)
     hidden = {
         "identity": lambda z: z,
         "logistic": expit,
@@ -78,7 +78,7 @@ def numpy_loss(layout, params, X, Y, sw, alpha):
         per_sample = -(Y * np.log(pc)).sum(axis=1)
         if layout.output == "logistic":
             per_sample -= ((1 - Y) * np.log(1 - pc)).sum(axis=1)
-    coefs, _ = _network.param_views(layout, params)
+    coefs, _ = _parameters.param_views(layout, params)
     l2 = sum((W**2).sum() for W in coefs)
     return (sw @ per_sample + 0.5 * alpha * l2) / sw.sum()
 
@@ -86,9 +86,8 @@ def numpy_loss(layout, params, X, Y, sw, alpha):
 def kernel_loss_and_gradient(layout, params, X, Y, sw, alpha, chunk=5):
     grads = np.empty_like(params)
     work = _network.workspace(layout, chunk, params.dtype)
-    loss = _kernels.loss_and_gradient(
-        layout, params, grads, work, *_network.kernel_input(X), Y, sw, chunk, alpha
-    )
+    data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
+    loss = _kernels.loss_and_gradient(layout, data, params, grads, work, chunk, alpha)
     return loss, grads
 
 
@@ -118,7 +117,7 @@ def test_gradient_matches_finite_differences(hidden, output):
 def test_forward_matches_numpy(hidden, output, dtype):
     X, _, _ = _problem(output, n=37, dtype=dtype)
     layout, params = _network_for(output, hidden, dtype=dtype)
-    out = _network.forward(layout, params, _network.kernel_input(X), X.shape[0])
+    out = _network.forward(layout, params, _kernels.TrainingData(X))
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(
         out, numpy_forward(layout, params, X), rtol=rtol, atol=rtol
@@ -137,41 +136,29 @@ def _train(
     rule,
     alpha=0.01,
     chunk=64,
-    fused_online=True,
+    path=None,
     lr=0.05,
 ):
     """One kernel epoch on copies; returns (params, states, loss_sum, adam_t)."""
     params = params.copy()
-    n_states = _kernels.STATE_BUFFERS[rule]
-    states = [
-        np.zeros_like(params) if i < n_states else np.empty(0, params.dtype)
-        for i in range(2)
-    ]
+    states = [np.zeros_like(params) for _ in _kernels.STATE_NAMES[rule]]
+    update_rule = _kernels.UpdateRule(
+        rule,
+        learning_rate=lr,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=alpha,
+        **dict(zip(_kernels.STATE_NAMES[rule], states, strict=True)),
+    )
     work = _network.workspace(layout, chunk, params.dtype)
     grads = np.empty_like(params)
-    loss, t, _ = _kernels.train_epoch(
-        layout,
-        params,
-        grads,
-        work,
-        *_network.kernel_input(X),
-        Y,
-        sw,
-        order,
-        batch_size,
-        chunk,
-        alpha,
-        *states,
-        rule,
-        lr,
-        0.9,
-        0.9,
-        0.999,
-        1e-8,
-        0,
-        fused_online,
+    data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
+    loss = _kernels.train_epoch(
+        layout, data, update_rule, params, grads, work, order, batch_size, chunk, path
     )
-    return params, states, loss, t
+    return params, states, loss, update_rule.step
 
 
 @pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
@@ -182,7 +169,7 @@ def test_fused_online_kernel_equals_gemm_path_at_batch_size_one(rule, alpha):
     layout, params = _network_for("softmax", "tanh")
     order = np.random.RandomState(0).permutation(31).astype(np.intp)
     fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha)
-    gemm = _train(layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False)
+    gemm = _train(layout, params, X, Y, sw, order, 1, rule, alpha, path="minibatch")
     np.testing.assert_allclose(fused[0], gemm[0], rtol=1e-12, atol=1e-14)
     for a, b in zip(fused[1], gemm[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
@@ -218,73 +205,86 @@ def test_full_batch_is_chunk_size_independent():
 
 
 def test_kernel_entry_points_reject_inconsistent_buffers():
+    """Every check names the sizes it expected and the ones it got."""
     X, Y, sw = _problem("softmax")
     layout, params = _network_for("softmax", "tanh")
     work = _network.workspace(layout, 4, np.float64)
     grads = np.empty_like(params)
-    args = _network.kernel_input(X)
+    data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
     good_order = np.arange(len(X), dtype=np.intp)
+    sgd = _kernels.UpdateRule("sgd", learning_rate=0.1)
 
-    def call(
-        params=params,
-        grads=grads,
-        work=work,
-        Y=Y,
-        sw=sw,
-        order=good_order,
-        chunk=4,
-        batch_size=4,
-        rule="sgd",
-    ):
-        states = (np.empty(0), np.empty(0))
+    def call(params=params, grads=grads, work=work, order=good_order, rule=sgd):
         return _kernels.train_epoch(
-            layout,
-            params,
-            grads,
-            work,
-            *args,
-            Y,
-            sw,
-            order,
-            batch_size,
-            chunk,
-            0.0,
-            *states,
-            rule,
-            0.1,
-            0.0,
-            0.9,
-            0.999,
-            1e-8,
-            0,
+            layout, data, rule, params, grads, work, order, batch_size=4, chunk=4
         )
 
     call()
-    with pytest.raises(IndexError, match="order"):
+    n = layout.n_params
+    with pytest.raises(IndexError, match=f"order holds row {len(X)}, X has"):
         call(order=np.array([0, len(X)], dtype=np.intp))
-    with pytest.raises(ValueError, match="params"):
+    with pytest.raises(ValueError, match=f"params holds {n - 1} elements, .* {n}"):
         call(params=params[:-1].copy())
-    with pytest.raises(ValueError, match="workspace"):
+    need = layout.workspace_size(4)
+    with pytest.raises(ValueError, match=f"workspace too small: 3 .* needs {need}"):
         call(work=np.empty(3))
-    with pytest.raises(ValueError, match="Y"):
-        call(Y=Y[:-1].copy())
-    with pytest.raises(ValueError, match="sample_weight"):
-        call(sw=sw[:-1].copy())
-    with pytest.raises(ValueError, match="state"):
-        call(rule="adam")
-    with pytest.raises(ValueError, match="grads"):
+    with pytest.raises(ValueError, match=f"grads holds 2 elements, .* {n}"):
         call(grads=grads[:2].copy())
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="the 'adam' rule keeps m, v; got m=None"):
+        _kernels.UpdateRule("adam", learning_rate=0.1)
+    with pytest.raises(ValueError, match="keeps no state; got velocity=an array"):
+        _kernels.UpdateRule("sgd", learning_rate=0.1, velocity=np.zeros(n))
+    short = np.zeros(n - 1)
+    with pytest.raises(ValueError, match=f"velocity holds {n - 1} values, .* {n}"):
+        call(rule=_kernels.UpdateRule("momentum", learning_rate=0.1, velocity=short))
+    with pytest.raises(TypeError, match="float32"):
+        call(
+            params=params.astype(np.float32),
+            grads=grads.astype(np.float32),
+            work=np.empty(work.shape, np.float32),
+        )
+    with pytest.raises(ValueError, match="on-line path needs batch_size=1, got 4"):
+        _kernels.train_epoch(
+            layout, data, sgd, params, grads, work, good_order, 4, 4, path="online"
+        )
+    with pytest.raises(ValueError, match="Y has 12 rows, X 13"):
+        _kernels.TrainingData(X, Y=Y[:-1].copy(), sample_weight=sw)
+    with pytest.raises(ValueError, match="sample_weight has 12 rows, X 13"):
+        _kernels.TrainingData(X, Y=Y, sample_weight=sw[:-1].copy())
+    with pytest.raises(ValueError, match="X has 2 features, the network 4"):
         _kernels.forward(
             layout,
+            _kernels.TrainingData(X[:, :2].copy()),
             params,
             work,
-            *_network.kernel_input(X[:, :2].copy()),
             np.empty((len(X), 3)),
             4,
         )
+    with pytest.raises(ValueError, match=r"out has shape \(13, 2\), .* \(13, 3\)"):
+        _kernels.forward(
+            layout, _kernels.TrainingData(X), params, work, np.empty((len(X), 2)), 4
+        )
     with pytest.raises(ValueError, match="widths"):
         _kernels.Layout([4, 0, 3], "relu", "softmax")
+
+
+def test_csr_column_indices_are_checked_once_when_the_data_is_built():
+    X = sp.csr_matrix(np.eye(3))
+    X.indices[1] = 7
+    with pytest.raises(IndexError, match="column index 7 out of range for 3"):
+        _kernels.TrainingData(X)
+
+
+def test_training_path_is_chosen_in_one_place():
+    X, Y, sw = _problem("softmax")
+    dense = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
+    csr = _kernels.TrainingData(sp.csr_matrix(X), Y=Y, sample_weight=sw)
+    sgd = _kernels.UpdateRule("sgd", learning_rate=0.1)
+    decay = _kernels.UpdateRule("sgd", learning_rate=0.1, alpha=1e-4)
+    assert _kernels.training_path(1, dense, sgd) == "online-windowed"
+    assert _kernels.training_path(1, dense, decay) == "online"
+    assert _kernels.training_path(1, csr, sgd) == "online"
+    assert _kernels.training_path(2, dense, sgd) == "minibatch"
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -301,7 +301,7 @@ def test_wide_first_layer_fused_online_equals_gemm_path(dtype, rule, alpha):
     order = np.random.RandomState(2).permutation(23).astype(np.intp)
     fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha, lr=0.01)
     gemm = _train(
-        layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False, lr=0.01
+        layout, params, X, Y, sw, order, 1, rule, alpha, path="minibatch", lr=0.01
     )
     rtol = 1e-12 if dtype == np.float64 else 2e-5
     np.testing.assert_allclose(fused[0], gemm[0], rtol=rtol, atol=rtol)
@@ -323,11 +323,7 @@ def test_roofline_sweep_makes_the_on_line_update(dtype, rule, tiled):
     rng = np.random.RandomState(0)
     n_in, n_out, alpha, lr, mu = 5, 70, 0.01, 0.1, 0.9
     W = rng.normal(size=n_in * n_out).astype(dtype)
-    n_states = _kernels.STATE_BUFFERS[rule]
-    states = [
-        rng.normal(size=W.size).astype(dtype) if i < n_states else np.empty(0, dtype)
-        for i in range(2)
-    ]
+    states = [rng.normal(size=W.size).astype(dtype) for _ in _kernels.STATE_NAMES[rule]]
     if rule == "adam":
         states[1] = np.abs(states[1])
     delta = rng.normal(size=n_out).astype(dtype)
@@ -343,11 +339,18 @@ def test_roofline_sweep_makes_the_on_line_update(dtype, rule, tiled):
         m = 0.9 * s[0].reshape(n_in, n_out) + 0.1 * g
         v = 0.999 * s[1].reshape(n_in, n_out) + 0.001 * g * g
         expected = w - lr * m / (np.sqrt(v) + 1e-8)
-    _kernels.floor_sweep(W, *states, delta, x, rule, alpha, lr, mu, 1, tiled)
+    update_rule = _kernels.UpdateRule(
+        rule,
+        learning_rate=lr,
+        momentum=mu,
+        alpha=alpha,
+        **dict(zip(_kernels.STATE_NAMES[rule], states, strict=True)),
+    )
+    _kernels.floor_sweep(W, update_rule, delta, x, repeats=1, tiled=tiled)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(W.reshape(n_in, n_out), expected, rtol=rtol, atol=rtol)
     with pytest.raises(ValueError, match="weights"):
-        _kernels.floor_sweep(W[:-1], *states, delta, x, rule, alpha, lr, mu, 1)
+        _kernels.floor_sweep(W[:-1], update_rule, delta, x, repeats=1)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -372,7 +375,7 @@ def test_narrow_and_ragged_layers_fused_online_equals_gemm_path(
     order = rng.permutation(29).astype(np.intp)
     fused = _train(layout, params, X, Y, sw, order, 1, rule, alpha, lr=0.01)
     gemm = _train(
-        layout, params, X, Y, sw, order, 1, rule, alpha, fused_online=False, lr=0.01
+        layout, params, X, Y, sw, order, 1, rule, alpha, path="minibatch", lr=0.01
     )
     assert not np.array_equal(fused[0], params)
     rtol = 1e-12 if dtype == np.float64 else 2e-5

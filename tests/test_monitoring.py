@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from _helpers import small_regression
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
@@ -554,3 +555,29 @@ def test_progress_bar_counts_this_fits_epochs_and_partial_fit_calls(
         stream.partial_fit(X, y, classes=[0, 1])
     bar.close()
     assert "epoch 3/?" in out.getvalue() and out.getvalue().endswith("\n")
+
+
+def test_weights_a_callback_puts_into_coefs_are_trained_on():
+    """Clipping by new arrays trains exactly like clipping in place, and not like
+    no clipping at all."""
+    X, y = small_regression()
+
+    def replace(estimator, record):
+        if record["epoch"] == 1:
+            estimator.coefs_ = [np.clip(w, -0.1, 0.1) for w in estimator.coefs_]
+
+    def in_place(estimator, record):
+        if record["epoch"] == 1:
+            for w in estimator.coefs_:
+                np.clip(w, -0.1, 0.1, out=w)
+
+    def fit(callbacks):
+        return MLPRegressor(
+            hidden_layer_sizes=(5,), max_iter=30, random_state=0, callbacks=callbacks
+        ).fit(X, y)
+
+    plain, replaced, clipped = fit(None), fit([replace]), fit([in_place])
+    for a, b in zip(replaced.coefs_, clipped.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(replaced.coefs_[0], plain.coefs_[0])
+    assert replaced.score(X, y) == clipped.score(X, y)

@@ -15,13 +15,14 @@ changes nothing until training stalls, and only in ``fit``).
 """
 
 import runpy
+import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import standardized_classification
+from _helpers import assert_same_weights, standardized_classification
 from sklearn import neural_network as sk
-from test_equivalence import assert_same_weights
 
 from fastsgd import MLPClassifier, MLPRegressor
 
@@ -209,3 +210,82 @@ def test_example_runs_and_trains_like_fit(name, tmp_path, capsys):
     assert result["same_as_fit"]
     assert "the same training" in capsys.readouterr().out
     assert result.get("accuracy", 1.0) > 0.6 and result.get("r2", 1.0) > 0.9
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_thousand_fits_and_predictions_do_not_grow_memory():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 10))
+    y = (X[:, 0] > 0).astype(int)
+
+    def cycle(i):
+        model = MLPClassifier(
+            (16,),
+            batch_size=[1, 32][i % 2],
+            max_iter=2,
+            early_stopping=i % 4 == 0,
+            random_state=i,
+        )
+        model.fit(X, y)
+        model.predict_proba(X)
+
+    for i in range(100):  # warm-up: caches, allocator pools
+        cycle(i)
+    before = _rss_bytes()
+    for i in range(1000):
+        cycle(i)
+    growth = _rss_bytes() - before
+    print(
+        f"RSS after warm-up {before / 2**20:.1f} MiB, growth over 1000 fits "
+        f"{growth / 2**20:.2f} MiB"
+    )
+    assert growth < 2 * 2**20  # 2 KB a cycle: a copy of X (or more) would show
+
+
+class _EpochAllocations:
+    """Peak bytes allocated by Python/NumPy between two epochs' ends."""
+
+    def __init__(self, start, stop):
+        self.start, self.stop = start, stop
+
+    def __call__(self, estimator, record):
+        if record["epoch"] == self.start:
+            tracemalloc.reset_peak()
+            self.base = tracemalloc.get_traced_memory()[0]
+        elif record["epoch"] == self.stop:
+            self.peak = tracemalloc.get_traced_memory()[1] - self.base
+        return False
+
+
+@pytest.mark.parametrize("batch_size", [1, 50, "full"])
+def test_per_epoch_allocations_do_not_depend_on_the_number_of_samples(batch_size):
+    rng = np.random.RandomState(0)
+    peaks = {}
+    X_val = rng.normal(size=(100, 20))
+    y_val = (X_val[:, 0] > 0).astype(int)
+    for n in (1000, 20000):
+        X = rng.normal(size=(n, 20))
+        y = (X[:, 0] > 0).astype(int)
+        probe = _EpochAllocations(2, 5)
+        model = MLPClassifier(
+            (16,),
+            solver="sgd",
+            batch_size=batch_size,
+            max_iter=5,
+            callbacks=[probe],
+            random_state=0,
+        )
+        tracemalloc.start()
+        try:
+            model.fit(X, y, X_val=X_val, y_val=y_val)
+        finally:
+            tracemalloc.stop()
+        peaks[n] = probe.peak
+    print(f"batch_size={batch_size}: peak bytes allocated in epochs 3-5: {peaks}")
+    assert peaks[20000] < 64 * 1024  # X is 3.2 MB
+    assert abs(peaks[20000] - peaks[1000]) < 16 * 1024

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import assert_same_weights, fit_from_same_weights, small_regression
 from sklearn import neural_network as sk
-from test_equivalence import assert_same_weights, fit_from_same_weights
 
 from fastsgd import MLPClassifier, MLPRegressor
 
@@ -326,3 +326,49 @@ def test_sparse_updates_are_sklearns(regime):
     fast, ref = MLPClassifier(**params), sk.MLPClassifier(**params)
     fit_from_same_weights(fast, ref, messy_csr(X), labels, epochs=2)
     assert_same_weights(fast, ref, rtol=1e-9)
+
+
+def test_sparse_and_dense_edge_shapes_predict_the_same():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 7))
+    X[X < 0.5] = 0.0
+    X[3] = 0.0
+    y = np.arange(12) % 3
+    for batch_size in (1, 5, "full"):
+        params = dict(
+            hidden_layer_sizes=(4,),
+            solver="sgd",
+            momentum=0.5,
+            batch_size=batch_size,
+            max_iter=3,
+            random_state=0,
+        )
+        dense = MLPClassifier(**params).fit(X, y)
+        for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):
+            sparse = MLPClassifier(**params).fit(fmt(X), y)
+            np.testing.assert_allclose(
+                sparse.predict_proba(fmt(X)), dense.predict_proba(X), rtol=1e-12
+            )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.isfinite(
+            MLPClassifier((3,), max_iter=2)
+            .fit(sp.csr_matrix((5, 4)), [0, 1, 0, 1, 0])
+            .predict_proba(sp.csr_matrix((2, 4)))
+        ).all()
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_broken_sparse_structure_is_a_clear_error(fmt):
+    X, y = small_regression()
+    X[X < 0] = 0
+    model = MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    broken = sp.random(10, 4, density=0.5, format=fmt, random_state=0)
+    if fmt == "coo":
+        broken.row[3] = -1
+    else:
+        broken.indptr[2] = broken.indptr[3] + 1  # decreasing further on
+    with pytest.raises(ValueError, match="index|indptr"):
+        model.predict(broken)
+    with pytest.raises(ValueError, match="index|indptr"):
+        MLPRegressor(hidden_layer_sizes=(5,), max_iter=2).fit(broken, y[:10])

@@ -1,6 +1,6 @@
 """Fits running concurrently in threads (joblib's threading backend): the kernels
 release the GIL, so two fits really run at once; each must train exactly as it
-would alone (see also ``tests/test_hardening.py``) and leave the process's BLAS
+would alone and leave the process's BLAS
 settings as it found them. How much faster it is is measured in
 ``bench/test_threading.py``, not here.
 """
@@ -9,30 +9,18 @@ import ast
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import standardized_classification
+from _helpers import assert_same_cv_results, standardized_classification
 from joblib import parallel_backend
 from sklearn.model_selection import GridSearchCV
 
 from fastsgd import MLPClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def assert_same_cv_results(a, b):
-    """Everything but the timings, exactly."""
-    keys = {k for k in a if "time" not in k}
-    assert keys == {k for k in b if "time" not in k}
-    assert any(k.startswith("split") for k in keys)
-    for key in sorted(keys):
-        if key == "params":
-            assert a[key] == b[key]
-        elif np.asarray(a[key]).dtype.kind in "fiub":
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-        else:
-            assert list(a[key]) == list(b[key]), key
 
 
 def test_threaded_grid_search_scores_like_a_sequential_one():
@@ -127,3 +115,50 @@ def test_overlapping_fits_restore_the_blas_thread_count(threads, tmp_path):
     before, after = map(ast.literal_eval, result.stdout.splitlines())
     assert before and min(before) == 2
     assert after == before
+
+
+def _fit_many(seeds, X, y, run):
+    return [run(seed, X, y) for seed in seeds]
+
+
+def _train(seed, X, y):
+    model = MLPClassifier(
+        (32,),
+        solver="sgd",
+        batch_size=[1, 16, "full"][seed % 3],
+        max_iter=5,
+        random_state=seed,
+    )
+    model.fit(X, y)
+    return [w.copy() for w in model.coefs_ + model.intercepts_]
+
+
+def test_fits_in_threads_are_bit_identical_to_fits_in_sequence():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(600, 20))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    seeds = list(range(6))
+    sequential = _fit_many(seeds, X, y, _train)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        threaded = list(pool.map(lambda s: _train(s, X, y), seeds))
+    for a_run, b_run in zip(sequential, threaded, strict=True):
+        for a, b in zip(a_run, b_run, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_predicting_from_threads_on_one_model_is_safe_and_correct():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(2000, 30))
+    y = (X[:, :3].sum(axis=1) > 0).astype(int)
+    model = MLPClassifier((64,), max_iter=5, random_state=0).fit(X, y)
+    expected = model.predict_proba(X)
+    barrier = threading.Barrier(4)
+
+    def predict(chunk):
+        barrier.wait()
+        return [model.predict_proba(X) for _ in range(chunk)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [p for batch in pool.map(predict, [5] * 4) for p in batch]
+    for result in results:
+        np.testing.assert_array_equal(result, expected)

@@ -117,10 +117,10 @@ def write_report(
         "or spend their time budget, in which case their time to target is shown "
         "as a lower bound with a projection (the same epochs to target at their "
         "own measured seconds per epoch).",
-        "- Seconds are training only: fastsgd's shuffles and kernel calls; "
-        "scikit-learn's `fit` minus the hold-out evaluations made inside it "
-        "(through a probe on its per-batch `_backprop`), so they include its input "
-        "checks once per run and its per-batch indexing.",
+        "- Seconds are training only: the shuffles and, per segment between two "
+        "hold-out evaluations, fastsgd's kernel call or scikit-learn's "
+        "`partial_fit` on the same rows (so they include its input checks once per "
+        "segment and its per-batch indexing).",
         "- Learning rates are in scikit-learn's convention (the mean gradient of a "
         "batch); `lr (W&M)` is Wilson & Martinez's convention, where a batch sums "
         "its per-sample changes: lr / B.",

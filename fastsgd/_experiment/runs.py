@@ -1,20 +1,18 @@
 """One training run: a split in the form the kernels read (``_Problem``), the
 paired initial weights, the hold-out curve and its stopping rule (``_Curve``),
 fastsgd driven segment by segment through ``_kernels.train_epoch``,
-scikit-learn observed through a probe on its per-batch back-propagation, and
+scikit-learn driven on the same batches through its ``partial_fit``, and
 ``_run``, which makes one row of the runs table."""
 
 import hashlib
 import math
 import time
 import warnings
-from itertools import accumulate
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 
-from fastsgd import _kernels, _network
-from fastsgd._training import Optimizer
+from fastsgd import _kernels, _network, _parameters
 
 
 class _Problem:
@@ -34,13 +32,15 @@ class _Problem:
             "logistic" if self.binary else "softmax",
         )
         self.n_train = split.y_train.shape[0]
-        self.X_train_args = _network.kernel_input(split.X_train)
         if self.binary:
             Y = split.y_train[:, None]
         else:
             Y = np.eye(split.n_classes)[split.y_train]
-        self.Y_train = np.ascontiguousarray(Y, dtype=np.float64)
-        self.sample_weight = np.ones(self.n_train)
+        self.train = _kernels.TrainingData(
+            split.X_train,
+            Y=np.ascontiguousarray(Y, dtype=np.float64),
+            sample_weight=np.ones(self.n_train),
+        )
         self._eval = {}
         for name, X, y in (
             ("holdout", split.X_holdout, split.y_holdout),
@@ -51,13 +51,13 @@ class _Problem:
             work = _network.workspace(
                 self.layout, _network.chunk_rows(self.layout, n), np.float64
             )
-            self._eval[name] = (_network.kernel_input(X), n, y, out, work)
+            self._eval[name] = (_kernels.TrainingData(X), y, out, work)
 
     def accuracy(self, params, part):
         """Accuracy of the weights ``params`` on the ``"holdout"`` or ``"test"`` rows
         (predictions as scikit-learn's MLPClassifier makes them)."""
-        X_args, n, y, out, work = self._eval[part]
-        _network.forward(self.layout, params, X_args, n, out=out, work=work)
+        data, y, out, work = self._eval[part]
+        _network.forward(self.layout, params, data, out=out, work=work)
         predicted = out[:, 0] > 0.5 if self.binary else out.argmax(axis=1)
         return float(np.mean(predicted == y))
 
@@ -76,7 +76,7 @@ def initial_weights(layout, seed):
     random_state : RandomState
     """
     random_state = np.random.RandomState(seed)
-    params = _network.glorot_uniform(layout, "tanh", random_state, np.float64)
+    params = _parameters.glorot_uniform(layout, "tanh", random_state, np.float64)
     return params, random_state
 
 
@@ -198,20 +198,7 @@ def _train_fastsgd(
     grads = np.empty_like(params)
     chunk = _network.chunk_rows(layout, batch_size)
     work = _network.workspace(layout, chunk, params.dtype)
-    optimizer = Optimizer(
-        "sgd",
-        layout.n_params,
-        params.dtype,
-        learning_rate_init=learning_rate,
-        lr_schedule="constant",
-        momentum=0.0,
-        nesterovs_momentum=False,
-        power_t=0.5,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-    )
-    rule_args = optimizer.kernel_args()  # constant: no state, a fixed rate
+    rule = _kernels.UpdateRule("sgd", learning_rate=learning_rate)  # no state
     order = np.arange(n, dtype=np.intp)
     updates = 0
     curve.evaluate(params, 0.0, 0)
@@ -222,19 +209,16 @@ def _train_fastsgd(
         curve.train_seconds += time.perf_counter() - start
         for first, end, batches in _segments(n, batch_size, epoch, evals_per_epoch):
             start = time.perf_counter()
-            loss_sum, _, _ = _kernels.train_epoch(
+            loss_sum = _kernels.train_epoch(
                 layout,
+                problem.train,
+                rule,
                 params,
                 grads,
                 work,
-                *problem.X_train_args,
-                problem.Y_train,
-                problem.sample_weight,
                 order[first:end],
                 batch_size,
                 chunk,
-                0.0,
-                *rule_args,
             )
             curve.train_seconds += time.perf_counter() - start
             updates += batches
@@ -246,98 +230,10 @@ def _train_fastsgd(
     return "max_epochs"
 
 
-class _ProbedSklearnMLP(SklearnMLPClassifier):
-    """scikit-learn's MLPClassifier, unchanged but for a probe called before each
-    batch's back-propagation: it is how the hold-out accuracy is measured inside
-    ``fit`` (with its time taken out) without splitting the fit into
-    ``partial_fit`` calls, whose input checks would distort the seconds."""
-
-    _probe = None
-
-    def _backprop(self, *args, **kwargs):
-        if self._probe is not None:
-            self._probe(self)
-        return super()._backprop(*args, **kwargs)
-
-
-class _SklearnProbe:
-    """Counts scikit-learn's updates; before the first one, writes the paired
-    initial weights into the model (in place, so its optimizer updates them); at
-    the same points as fastsgd, measures the hold-out accuracy and applies the
-    stopping rule."""
-
-    def __init__(self, problem, init, batch_size, evals_per_epoch, curve):
-        self.problem = problem
-        self.init = init
-        self.batch_size = batch_size
-        self.evals_per_epoch = evals_per_epoch
-        self.curve = curve
-        self.n_batches = -(-problem.n_train // batch_size)
-        self.updates = 0
-        self.params = np.empty_like(init)
-        self.views = sum(_network.param_views(problem.layout, self.params), [])
-        self.init_views = sum(_network.param_views(problem.layout, init), [])
-        self.drawn_equal = None
-        self._cuts = {}
-        self.resume = time.perf_counter()
-
-    def _weights(self, est):
-        return est.coefs_ + est.intercepts_
-
-    def __call__(self, est):
-        self.curve.train_seconds += time.perf_counter() - self.resume
-        if self.updates == 0:
-            weights = self._weights(est)
-            self.drawn_equal = all(
-                np.array_equal(w, v)
-                for w, v in zip(weights, self.init_views, strict=True)
-            )
-            for w, v in zip(weights, self.init_views, strict=True):
-                np.copyto(w, v)
-            self.curve.evaluate(self.init, 0.0, 0)
-        else:
-            epoch, batches = divmod(self.updates, self.n_batches)
-            if batches == 0:
-                batches = self.n_batches
-            else:
-                epoch += 1
-            self._checkpoint(est, epoch, batches)
-        self.updates += 1
-        self.resume = time.perf_counter()
-
-    def _checkpoint(self, est, epoch, batches):
-        cuts = self._cuts.get(epoch)
-        if cuts is None:
-            segments = _segments(
-                self.problem.n_train, self.batch_size, epoch, self.evals_per_epoch
-            )
-            # The batch counts at which fastsgd evaluates: each segment's end.
-            cuts = self._cuts[epoch] = set(accumulate(s[2] for s in segments))
-        if batches not in cuts:
-            return
-        for view, w in zip(self.views, self._weights(est), strict=True):
-            np.copyto(view, w)
-        rows = min(batches * self.batch_size, self.problem.n_train)
-        reason = self.curve.checkpoint(self.params, epoch, rows, self.updates)
-        if reason is not None:
-            raise _Stop(reason)
-
-    def finish(self, est, epochs):
-        """After ``fit`` ran all its epochs: the last epoch's evaluation. Returns
-        why training stopped, as fastsgd's loop would say it."""
-        self.curve.train_seconds += time.perf_counter() - self.resume
-        try:
-            self._checkpoint(est, epochs, self.n_batches)
-        except _Stop as stop:
-            return stop.args[0]
-        return "max_epochs"
-
-
-def _train_sklearn(
-    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
-):
-    init, _ = initial_weights(problem.layout, seed)
-    est = _ProbedSklearnMLP(
+def _sklearn_model(problem, seed, batch_size, learning_rate):
+    """``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, trained by the caller
+    through ``partial_fit`` on the batches it chooses (so ``shuffle=False``)."""
+    return SklearnMLPClassifier(
         hidden_layer_sizes=(problem.hidden,),
         activation="tanh",
         solver="sgd",
@@ -347,33 +243,78 @@ def _train_sklearn(
         learning_rate_init=learning_rate,
         momentum=0.0,
         nesterovs_momentum=False,
-        shuffle=True,
+        shuffle=False,
         random_state=seed,
-        max_iter=max_epochs,
-        n_iter_no_change=max_epochs + 1,  # the hold-out rule stops it, not its own
+        n_iter_no_change=np.iinfo(np.int32).max,  # the hold-out rule stops it
     )
-    probe = _SklearnProbe(problem, init, batch_size, evals_per_epoch, curve)
-    est._probe = probe
-    stop = "max_epochs"
+
+
+def _sklearn_draws(problem, seed, init, classes):
+    """Whether scikit-learn's MLPClassifier draws ``init`` at ``seed``: its first
+    ``partial_fit`` with a learning rate far below the weights' rounding, which
+    leaves them exactly as drawn."""
+    model = _sklearn_model(problem, seed, 1, 1e-300)
+    split = problem.split
+    model.partial_fit(split.X_train[:1], split.y_train[:1], classes=classes)
+    drawn = model.coefs_ + model.intercepts_
+    expected = sum(_parameters.param_views(problem.layout, init), [])
+    return all(np.array_equal(a, b) for a, b in zip(drawn, expected, strict=True))
+
+
+def _train_sklearn(
+    problem, seed, batch_size, learning_rate, max_epochs, evals_per_epoch, curve
+):
+    """scikit-learn's MLPClassifier on fastsgd's batches, through its public API:
+    from the same initial weights (written into ``coefs_``/``intercepts_``), one
+    ``partial_fit`` call per segment of an epoch, on the rows in the order
+    fastsgd's loop shuffles them to. With momentum 0 and a constant rate its
+    optimizer keeps no state between calls, so this trains as one ``fit`` would.
+    Returns why it stopped and whether scikit-learn draws the same initial
+    weights itself."""
+    layout = problem.layout
+    init, random_state = initial_weights(layout, seed)
+    X, y = problem.split.X_train, problem.split.y_train
+    classes = np.unique(y)
+    n = problem.n_train
+    params = init.copy()
+    views = sum(_parameters.param_views(layout, params), [])
+    model = _sklearn_model(problem, seed, batch_size, learning_rate)
+    order = np.arange(n, dtype=np.intp)
+    updates = 0
+    curve.evaluate(init, 0.0, 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        probe.resume = time.perf_counter()
         try:
-            est.fit(problem.split.X_train, problem.split.y_train)
-        except _Stop as reason:
-            stop = reason.args[0]
+            drawn_equal = _sklearn_draws(problem, seed, init, classes)
+            model.partial_fit(X[:1], y[:1], classes=classes)  # builds the model
+            for weights, start in zip(
+                model.coefs_ + model.intercepts_, views, strict=True
+            ):
+                np.copyto(weights, start)
+            for epoch in range(1, max_epochs + 1):
+                start = time.perf_counter()
+                random_state.shuffle(order)  # the shuffle fastsgd's loop draws
+                curve.train_seconds += time.perf_counter() - start
+                for first, end, batches in _segments(
+                    n, batch_size, epoch, evals_per_epoch
+                ):
+                    start = time.perf_counter()
+                    rows = order[first:end]
+                    model.partial_fit(X[rows], y[rows])
+                    curve.train_seconds += time.perf_counter() - start
+                    if any("interrupted by user" in str(w.message) for w in caught):
+                        raise KeyboardInterrupt  # scikit-learn swallows Ctrl-C
+                    updates += batches
+                    for view, weights in zip(
+                        views, model.coefs_ + model.intercepts_, strict=True
+                    ):
+                        np.copyto(view, weights)
+                    reason = curve.checkpoint(params, epoch, end, updates)
+                    if reason is not None:
+                        return reason, drawn_equal
         except ValueError as exc:  # scikit-learn's own non-finite check
             raise _Diverged(curve.epoch[-1] if curve.epoch else 0.0) from exc
-        else:
-            stop = probe.finish(est, est.n_iter_)
-    if any("interrupted by user" in str(w.message) for w in caught):
-        raise KeyboardInterrupt  # scikit-learn swallows Ctrl-C; pass it on
-    if probe.drawn_equal is None:
-        raise RuntimeError(
-            "scikit-learn's MLPClassifier no longer calls _backprop per batch; "
-            "the comparison cannot observe its training"
-        )
-    return stop, probe.drawn_equal
+    return "max_epochs", drawn_equal
 
 
 _TRAINERS = {"fastsgd": _train_fastsgd, "sklearn": _train_sklearn}

@@ -1,9 +1,12 @@
 """The epoch loop: shuffle an index array, make one kernel call per epoch, then do
-everything that happens between epochs (learning-rate schedules, early stopping,
-best weights, history, the verbose log, callbacks, Ctrl-C, divergence checks).
+everything that happens between epochs (the learning-rate schedule, early
+stopping, best weights, history, the verbose log, callbacks, scikit-learn's
+callback tasks, Ctrl-C, divergence checks).
 
 The rules are scikit-learn's ``_fit_stochastic``, line for line where they exist
-there, so that the same settings stop at the same epoch.
+there, so that the same settings stop at the same epoch. The loop reads the
+estimator's parameters and writes only the fit state (``_fit_state.py``), which it
+publishes to the estimator after each epoch.
 """
 
 import math
@@ -17,231 +20,28 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from fastsgd import _kernels, _network
-from fastsgd._sklearn_compat import HAS_CALLBACK_API, AdamOptimizer, SGDOptimizer
+from fastsgd import _kernels, _network, _parameters
+from fastsgd._sklearn_compat import HAS_CALLBACK_API
 from fastsgd._threads import blas_threads_for
-
-
-class Optimizer:
-    """scikit-learn's SGDOptimizer or AdamOptimizer, with its state in flat buffers
-    laid out like the parameters.
-
-    Like scikit-learn's, it is created by ``fit`` and kept by ``partial_fit``, and
-    it keeps the hyper-parameters it was created with.
-    """
-
-    def __init__(
-        self,
-        solver,
-        n_params,
-        dtype,
-        *,
-        learning_rate_init,
-        lr_schedule,
-        momentum,
-        nesterovs_momentum,
-        power_t,
-        beta_1,
-        beta_2,
-        epsilon,
-    ):
-        if solver == "adam":
-            self.rule = "adam"
-        elif momentum == 0:
-            self.rule = "sgd"
-        else:
-            self.rule = "nesterov" if nesterovs_momentum else "momentum"
-        self.solver = solver
-        self.learning_rate_init = float(learning_rate_init)
-        self.learning_rate = float(learning_rate_init)
-        self.lr_schedule = lr_schedule
-        self.momentum = float(momentum)
-        self.power_t = float(power_t)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
-        self.t = 0  # Adam's update count
-        n_states = _kernels.STATE_BUFFERS[self.rule]
-        self.states = [np.zeros(n_params, dtype=dtype) for _ in range(n_states)]
-        self._empty = np.empty(0, dtype=dtype)
-
-    def to_sklearn(self, layout):
-        """scikit-learn's optimizer in this one's state (copied), for a model
-        exported with ``to_sklearn`` to go on with ``partial_fit``."""
-
-        def per_parameter(state):  # scikit-learn's order: coefs_ + intercepts_
-            coefs, intercepts = _network.param_views(layout, state.copy())
-            return coefs + intercepts
-
-        if self.rule == "adam":
-            optimizer = AdamOptimizer(
-                [], self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-            )
-            optimizer.ms, optimizer.vs = map(per_parameter, self.states)
-            optimizer.t = self.t
-        else:
-            optimizer = SGDOptimizer(
-                [],
-                self.learning_rate_init,
-                self.lr_schedule,
-                self.momentum,
-                self.rule == "nesterov",
-                self.power_t,
-            )
-            # Without momentum no velocity carries over: zeros are as good.
-            velocities = self.states[0] if self.states else np.zeros(layout.n_params)
-            optimizer.velocities = per_parameter(velocities)
-        optimizer.learning_rate = self.learning_rate
-        return optimizer
-
-    @classmethod
-    def from_sklearn(cls, optimizer, layout, dtype):
-        """This project's optimizer in the state of scikit-learn's ``optimizer``."""
-        adam = isinstance(optimizer, AdamOptimizer)
-        ours = cls(
-            "adam" if adam else "sgd",
-            layout.n_params,
-            dtype,
-            learning_rate_init=optimizer.learning_rate_init,
-            lr_schedule=getattr(optimizer, "lr_schedule", "constant"),
-            momentum=getattr(optimizer, "momentum", 0.0),
-            nesterovs_momentum=getattr(optimizer, "nesterov", False),
-            power_t=getattr(optimizer, "power_t", 0.5),
-            beta_1=getattr(optimizer, "beta_1", 0.9),
-            beta_2=getattr(optimizer, "beta_2", 0.999),
-            epsilon=getattr(optimizer, "epsilon", 1e-8),
-        )
-        n_layers = len(layout.coef_offsets)
-        given = [optimizer.ms, optimizer.vs] if adam else [optimizer.velocities]
-        for state, arrays in zip(ours.states, given, strict=False):
-            state[:] = _network.pack(
-                layout, arrays[:n_layers], arrays[n_layers:], dtype
-            )
-        ours.t = getattr(optimizer, "t", 0)
-        ours.learning_rate = float(optimizer.learning_rate)
-        return ours
-
-    def own_writeable_state(self):
-        """Copy state buffers that are read-only (a model loaded with
-        ``joblib.load(..., mmap_mode="r")``): the kernels write into them."""
-        self.states = [s if s.flags.writeable else s.copy() for s in self.states]
-        self._empty = np.empty(0, dtype=self._empty.dtype)
-
-    def kernel_args(self):
-        """The optimizer's part of a ``train_epoch`` call, in its order."""
-        states = self.states + [self._empty] * (2 - len(self.states))
-        base_lr = self.learning_rate_init if self.rule == "adam" else self.learning_rate
-        return (
-            *states,
-            self.rule,
-            base_lr,
-            self.momentum,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-            self.t,
-        )
-
-    def iteration_ends(self, time_step):
-        """After an epoch: the ``invscaling`` schedule (``time_step`` is ``t_``)."""
-        if self.solver == "sgd" and self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                self.learning_rate_init / (time_step + 1) ** self.power_t
-            )
-
-    def trigger_stopping(self):
-        """No improvement for ``n_iter_no_change`` epochs: stop, or (``adaptive``)
-        divide the learning rate by 5. Returns ``(stop, what was done)``."""
-        if self.solver != "sgd" or self.lr_schedule != "adaptive":
-            return True, ""
-        if self.learning_rate <= 1e-6:
-            return True, "learning rate too small"
-        self.learning_rate /= 5.0
-        return False, f"learning rate set to {self.learning_rate:g}"
-
-
-class _Snapshot:
-    """The model as it was before an epoch: weights, optimizer state and the
-    estimator's per-epoch bookkeeping, to roll back to if the epoch diverges.
-
-    Buffers are allocated once per fit; the best weights are copied only on an
-    epoch that is about to replace them.
-    """
-
-    _SCALARS = (
-        "n_iter_",
-        "t_",
-        "loss_",
-        "best_loss_",
-        "best_validation_score_",
-        "best_epoch_",
-        "_no_improvement_count",
-    )
-    _LISTS = ("loss_curve_", "history_", "validation_scores_", "validation_loss_curve_")
-
-    def __init__(self, estimator, params, optimizer):
-        self.est = estimator
-        self.params = params
-        self.optimizer = optimizer
-        self._buffers = [np.empty_like(a) for a in (params, *optimizer.states)]
-        self._best = np.empty_like(params)
-
-    def _live(self):
-        return (self.params, *self.optimizer.states)
-
-    def save(self):
-        for buffer, live in zip(self._buffers, self._live(), strict=True):
-            np.copyto(buffer, live)
-        self._t = self.optimizer.t
-        self._lr = self.optimizer.learning_rate
-        est = self.est
-        self._scalars = {name: getattr(est, name, None) for name in self._SCALARS}
-        self._lengths = {
-            name: len(getattr(est, name, None) or ()) for name in self._LISTS
-        }
-        self._best_saved = False
-
-    def save_best(self):
-        """Keep the best weights before this epoch overwrites them."""
-        if not self._best_saved:
-            np.copyto(self._best, self.est._best_params)
-            self._best_saved = True
-
-    def restore(self):
-        for buffer, live in zip(self._buffers, self._live(), strict=True):
-            np.copyto(live, buffer)
-        self.optimizer.t = self._t
-        self.optimizer.learning_rate = self._lr
-        est = self.est
-        for name, value in self._scalars.items():
-            setattr(est, name, value)
-        for name, length in self._lengths.items():
-            values = getattr(est, name, None)
-            if values is not None:
-                del values[length:]
-        if self._best_saved:
-            np.copyto(est._best_params, self._best)
 
 
 @dataclass
 class TrainingSet:
     """The training rows as the kernels read them."""
 
-    X_args: tuple
-    Y: np.ndarray
-    sample_weight: np.ndarray
+    data: _kernels.TrainingData
     rows: np.ndarray | None  # rows of X to train on, in scikit-learn's order
 
     @property
     def n_samples(self):
-        return self.Y.shape[0] if self.rows is None else self.rows.shape[0]
+        return self.data.n_rows if self.rows is None else self.rows.shape[0]
 
 
 def _fitted_with(layout, params):
     """The attributes that make a copy of the estimator predict with (a copy of)
     ``params``: what a scikit-learn callback's ``fitted_estimator`` is built from."""
     params = params.copy()
-    coefs, intercepts = _network.param_views(layout, params)
+    coefs, intercepts = _parameters.param_views(layout, params)
     return {"_params": params, "coefs_": coefs, "intercepts_": intercepts}
 
 
@@ -388,19 +188,20 @@ class EpochLog:
 
 
 class EpochLoop:
-    """Trains ``estimator`` for up to ``max_iter`` epochs (one for ``partial_fit``).
+    """Trains for up to ``max_iter`` epochs (one for ``partial_fit``).
 
     Parameters
     ----------
     estimator : MLPClassifier or MLPRegressor
-        Holds the fitted attributes this loop updates.
+        Its parameters say how to train; its fitted attributes are published from
+        ``state`` after each epoch.
     layout : Layout
-    params : ndarray
-        The flat parameter buffer (``coefs_`` and ``intercepts_`` view it).
-    optimizer : Optimizer
+    state : FitState
+        What the fit advances: weights, optimizer state, counters, history.
     training : TrainingSet
     monitor : Monitor or None
         The validation set's monitor; None monitors the training loss.
+    early_stopping : EarlyStopping
     batch_size : int
     incremental : bool
         ``partial_fit``: one epoch.
@@ -414,10 +215,10 @@ class EpochLoop:
         self,
         estimator,
         layout,
-        params,
-        optimizer,
+        state,
         training,
         monitor,
+        early_stopping,
         batch_size,
         incremental,
         random_state,
@@ -425,17 +226,19 @@ class EpochLoop:
     ):
         self.est = estimator
         self.layout = layout
-        self.params = params
-        self.optimizer = optimizer
+        self.state = state
+        self.params = state.params
+        self.optimizer = state.optimizer
         self.training = training
         self.monitor = monitor
+        self.early_stopping = early_stopping
         self.batch_size = batch_size
         self.incremental = incremental
         self.random_state = random_state
         self.tasks = tasks
         n = training.n_samples
-        dtype = params.dtype
-        if batch_size == 1 and np.ptp(training.sample_weight) > 0:
+        dtype = self.params.dtype
+        if batch_size == 1 and np.ptp(training.data.sample_weight) > 0:
             warnings.warn(
                 "With batch_size=1, scikit-learn's update rule divides each step by "
                 "the sample's own weight, so sample_weight and class_weight only "
@@ -461,10 +264,9 @@ class EpochLoop:
                 if training.rows is None
                 else np.sort(training.rows).astype(np.intp, copy=False)
             )
-        self.snapshot = _Snapshot(estimator, params, optimizer)
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
-        self.x_max = _network.max_abs_input(training.X_args)
+        self.x_max = training.data.max_abs()
         self.log = EpochLog(
             monitor.name if monitor is not None else None,
             monitor is not None,
@@ -488,37 +290,33 @@ class EpochLoop:
         """One kernel call; returns the epoch's mean training loss and, when it
         diverged, what did (None otherwise)."""
         order = self._next_order()
-        tr = self.training
-        self.snapshot.save()
-        loss_sum, t, step_lr = _kernels.train_epoch(
+        self.state.snapshot()
+        rule = self.optimizer.update_rule(self.est.alpha)
+        loss_sum = _kernels.train_epoch(
             self.layout,
+            self.training.data,
+            rule,
             self.params,
             self.grads,
             self.work,
-            *tr.X_args,
-            tr.Y,
-            tr.sample_weight,
             order,
             self.batch_size,
             self.chunk,
-            self.est.alpha,
-            *self.optimizer.kernel_args(),
         )
-        self.optimizer.t = t
-        if self.optimizer.rule == "adam":
-            self.optimizer.learning_rate = step_lr
+        self.optimizer.steps_taken(rule)
         diverged = None
         if not (math.isfinite(loss_sum) and _kernels.all_finite(self.params)):
             what = "loss" if not math.isfinite(loss_sum) else "weights"
             diverged = f"the {what} became infinite or NaN"
-        return loss_sum / tr.n_samples, diverged
+        return loss_sum / self.training.n_samples, diverged
 
     def _diverged(self, epoch, what):
-        """Roll the model back to before ``epoch``, which diverged. Without a
+        """Roll the fit back to before ``epoch``, which diverged. Without a
         watched validation set that is an error (ValueError); with one, see
         ``_keep_best_weights``."""
         advice = self._advice()
-        self.snapshot.restore()
+        self.state.rollback()
+        self.state.publish(self.est)
         if self.monitor is not None:
             return self._keep_best_weights(epoch, what, advice)
         kept = f"the weights it had before epoch {epoch}"
@@ -536,7 +334,7 @@ class EpochLoop:
         validation set: it stops there with the best epoch's weights. Returns the
         warning to give; raises a ValueError if even those weights give infinite
         or NaN outputs on the training data."""
-        np.copyto(self.params, self.est._best_params)
+        np.copyto(self.params, self.state.best_params)
         kept = self._kept_weights()
         if not self._outputs_finite():
             raise ValueError(
@@ -560,17 +358,17 @@ class EpochLoop:
         ``restore_best_weights`` is set; returns whether it did."""
         if self.monitor is None or not self.est.restore_best_weights:
             return False
-        np.copyto(self.params, self.est._best_params)
+        np.copyto(self.params, self.state.best_params)
         return True
 
     def _kept_weights(self):
         """What the model holds after ``_restore_best``, in words."""
-        est = self.est
-        if est.best_epoch_ is None:
+        state = self.state
+        if state.best_epoch_ is None:
             return "the weights it started with (no epoch improved on them)"
         return (
-            f"the weights of epoch {est.best_epoch_} (valid_{self.monitor.name} = "
-            f"{_fixed_width(est.best_validation_score_)})"
+            f"the weights of epoch {state.best_epoch_} (valid_{self.monitor.name} = "
+            f"{_fixed_width(state.best_validation_score_)})"
         )
 
     def _outputs_finite(self):
@@ -583,57 +381,13 @@ class EpochLoop:
         """
         if _network.outputs_cannot_overflow(self.layout, self.params, self.x_max):
             return True
-        X_args = self.training.X_args
-        n_rows = self.training.Y.shape[0]
-        out = _network.forward(self.layout, self.params, X_args, n_rows)
+        out = _network.forward(self.layout, self.params, self.training.data)
         return _kernels.all_finite(out.reshape(-1))
-
-    # -- between epochs ---------------------------------------------------------------
-
-    def _record_validation(self, valid_score):
-        """scikit-learn's early-stopping bookkeeping on the monitored score
-        (negated when it is a loss); returns whether this epoch is the best."""
-        est = self.est
-        sign = 1.0 if self.monitor.greater_is_better else -1.0
-        est.validation_scores_.append(valid_score)
-        signed, best = sign * valid_score, sign * est.best_validation_score_
-        if signed < best + est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if signed > best:
-            est.best_validation_score_ = valid_score
-            self.snapshot.save_best()
-            np.copyto(est._best_params, self.params)
-            return True
-        return False
-
-    def _record_training_loss(self):
-        est = self.est
-        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if est.loss_curve_[-1] < est.best_loss_:
-            est.best_loss_ = est.loss_curve_[-1]
-            return True
-        return False
-
-    def _stalled_message(self):
-        est = self.est
-        watched = (
-            f"valid_{self.monitor.name}" if self.monitor is not None else "train_loss"
-        )
-        return (
-            f"{watched} did not improve by more than tol={est.tol:g} for "
-            f"{est.n_iter_no_change} consecutive epochs"
-        )
 
     # -- the loop -------------------------------------------------------------------
 
     def run(self):
-        est = self.est
-        n = self.training.n_samples
+        est, state = self.est, self.state
         reason = None
         limits = blas_threads_for(self.layout, self.chunk)
         # partial_fit is one epoch of a longer run: no begin/end around it.
@@ -643,20 +397,22 @@ class EpochLoop:
                 callback.on_train_begin(est)
         try:
             with limits, _sigint_stops_training() as sigint:
-                est.n_iter_ = 0
+                state.n_iter_ = 0
+                state.publish(est)
                 for _ in range(est.max_iter):
-                    reason = self._epoch(n, sigint)
+                    reason = self._epoch(sigint)
                     if reason is not None or self.incremental:
                         break
         except KeyboardInterrupt:
             reason = "interrupted"
         finally:
+            state.publish(est)
             for callback in hooks:
                 if hasattr(callback, "on_train_end"):
                     callback.on_train_end(est)
         restored = self._restore_best()
-        if est.n_iter_ > 0 and not self._outputs_finite():
-            epoch = len(est.history_)
+        if state.n_iter_ > 0 and not self._outputs_finite():
+            epoch = len(state.history_)
             what = (
                 "after its last update the network's outputs on the training data "
                 "are infinite or NaN"
@@ -671,24 +427,18 @@ class EpochLoop:
             reason, restored = f"training diverged in epoch {epoch} ({what})", True
         self._finish(reason, restored)
 
-    def _epoch(self, n, sigint):
-        est = self.est
-        epoch = len(est.history_) + 1
+    def _epoch(self, sigint):
+        est, state = self.est, self.state
+        epoch = len(state.history_) + 1
         start = time.perf_counter()
-        # The rate the schedule set for this epoch (Adam: the rate before its bias
-        # correction, which is what users set and what a log should show).
-        lr = (
-            self.optimizer.learning_rate_init
-            if self.optimizer.rule == "adam"
-            else self.optimizer.learning_rate
-        )
+        lr = self.optimizer.epoch_learning_rate
         self.tasks.epoch_begins()
         train_loss, diverged = self._train_one_epoch()
         divergence = None if diverged is None else self._diverged(epoch, diverged)
-        est.n_iter_ += 1
-        est.loss_ = train_loss
-        est.t_ += n
-        est.loss_curve_.append(train_loss)
+        state.n_iter_ += 1
+        state.loss_ = train_loss
+        state.t_ += self.training.n_samples
+        state.loss_curve_.append(train_loss)
         record = {"epoch": epoch, "train_loss": train_loss}
         if self.monitor is not None:
             valid_loss, valid_score = (
@@ -698,19 +448,22 @@ class EpochLoop:
             )
             record["valid_loss"] = valid_loss
             record["valid_score"] = valid_score
-            est.validation_loss_curve_.append(valid_loss)
-            is_best = self._record_validation(valid_score)
+            state.validation_loss_curve_.append(valid_loss)
+            state.validation_scores_.append(valid_score)
+            is_best = self.early_stopping.update(state, valid_score, epoch)
+            if is_best:
+                state.save_best_weights()
+                np.copyto(state.best_params, self.params)
         else:
-            is_best = self._record_training_loss()
-        if is_best:
-            est.best_epoch_ = epoch
+            is_best = self.early_stopping.update(state, train_loss, epoch)
         record["learning_rate"] = lr
         record["seconds"] = time.perf_counter() - start
         record["is_best"] = is_best
-        est.history_.append(record)
+        state.history_.append(record)
         self.log.row(record)
 
-        self.optimizer.iteration_ends(est.t_)
+        self.optimizer.iteration_ends(state.t_)
+        state.publish(est)
         stopper = next((c for c in self.callbacks if c(est, record)), None)
         # A callback (or a scorer) may have put new arrays into coefs_ (to clip
         # weights, say): training goes on from them.
@@ -723,15 +476,16 @@ class EpochLoop:
             return f"stopped by callback {getattr(stopper, '__name__', stopper)}"
         if sklearn_stop:
             return "stopped by a scikit-learn callback (set_callbacks)"
-        if est._no_improvement_count > est.n_iter_no_change:
+        if self.early_stopping.stalled(state):
             stop, action = self.optimizer.trigger_stopping()
+            message = self.early_stopping.stalled_message()
             if stop:
-                return self._stalled_message() + (f" ({action})" if action else "")
-            self.log.note(f"{self._stalled_message()}: {action}")
-            est._no_improvement_count = 0
+                return message + (f" ({action})" if action else "")
+            self.log.note(f"{message}: {action}")
+            state.no_improvement_count = 0
         if sigint["interrupted"]:
             return "interrupted"
-        if est.n_iter_ == est.max_iter and not self.incremental:
+        if state.n_iter_ == est.max_iter and not self.incremental:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
@@ -744,18 +498,19 @@ class EpochLoop:
     def _finish(self, reason, restored):
         """Warn about an interruption and log why training stopped; ``restored``
         says whether the best epoch's weights were put back."""
-        est = self.est
+        state = self.state
+        state.publish(self.est)
         kept = self._kept_weights() if restored else "the weights of the last epoch"
         if reason == "interrupted":
             warnings.warn(
-                f"Training interrupted by user after {est.n_iter_} epochs; the model "
-                f"keeps {kept}.",
+                f"Training interrupted by user after {state.n_iter_} epochs; the "
+                f"model keeps {kept}.",
                 UserWarning,
                 stacklevel=6,
             )
         if reason is None:
             return
-        text = f"Stopped after epoch {len(est.history_)}: {reason}."
+        text = f"Stopped after epoch {len(state.history_)}: {reason}."
         if restored:
             text += f" Restored {kept}."
         self.log.note(text)
