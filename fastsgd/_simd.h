@@ -131,6 +131,13 @@ extern float tanhf(float);
 #define FSGD_HAVE_HSUM 0
 #endif
 
+/* The instruction sets' own square roots (fsgd_vsqrt). */
+#if defined(__SSE2__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
 /* Keep a vector in a register: GCC would otherwise fold its load into every
  * multiply-add that uses it, loading it once per use. */
 #if defined(__GNUC__) && defined(__AVX512F__)

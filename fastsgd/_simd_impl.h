@@ -69,8 +69,8 @@ FSGD_INLINE T FN(fsgd_step)(const int rule, const FN(fsgd_hyper) h, T w, T g,
 
 /* The loops below that keep accumulators in registers use GCC/Clang vector
  * extensions, which keep them portable (the compiler splits the vectors on
- * narrower machines). They serve every rule but Adam, whose square root has no
- * portable vector form. */
+ * narrower machines). They serve every rule, Adam included (its square root:
+ * fsgd_vsqrt). */
 typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
 #define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
 
@@ -132,17 +132,50 @@ FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
 #endif
 }
 
-/* fsgd_step on a vector, for the rules without Adam, given lg = the learning rate
- * times the gradient, with the velocity in *v (untouched by plain SGD). The
- * callers form lg as (lr * gs) * d + (lr * a) * w: the gradient's products with
- * the rate folded into per-row scalars, one multiplication fewer per weight than
+/* The square root of each element. Vector extensions have no square root: the
+ * instruction set's own where there is one, else a loop over the lanes (which
+ * GCC vectorises only under -fno-math-errno, as setup.py builds). */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vsqrt)(FN(fsgd_vec) v)
+{
+#if defined(__AVX512F__) && FSGD_VBYTES == 64
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm512_sqrt_pd((__m512d)v)
+                          : (FN(fsgd_vec))_mm512_sqrt_ps((__m512)v);
+#elif defined(__AVX__) && FSGD_VBYTES == 32
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm256_sqrt_pd((__m256d)v)
+                          : (FN(fsgd_vec))_mm256_sqrt_ps((__m256)v);
+#elif defined(__SSE2__) && FSGD_VBYTES == 16
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm_sqrt_pd((__m128d)v)
+                          : (FN(fsgd_vec))_mm_sqrt_ps((__m128)v);
+#elif defined(__aarch64__) && FSGD_VBYTES == 16
+    return sizeof(T) == 8 ? (FN(fsgd_vec))vsqrtq_f64((float64x2_t)v)
+                          : (FN(fsgd_vec))vsqrtq_f32((float32x4_t)v);
+#else
+    FN(fsgd_vec) r;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        r[l] = FSGD_SQRT(v[l]);
+    return r;
+#endif
+}
+
+/* fsgd_step on a vector, with the rule's state in *v (the velocity; Adam's m) and
+ * *v2 (Adam's v), untouched by the rules without them. lg is the learning rate
+ * times the gradient, but for Adam the gradient itself (Adam's rate divides m
+ * by sqrt(v) + eps, after it). The callers form lg as (rate * gs) * d +
+ * (rate * a) * w with rate = lr (1 for Adam): the gradient's products with the
+ * rate folded into per-row scalars, one multiplication fewer per weight than
  * lr * (gs * d + a * w), equal to it but for rounding. */
 FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_lg)(const int rule, const FN(fsgd_hyper) h,
                                            FN(fsgd_vec) w, FN(fsgd_vec) lg,
-                                           FN(fsgd_vec) *v)
+                                           FN(fsgd_vec) *v, FN(fsgd_vec) *v2)
 {
     if (rule == FSGD_SGD)
         return w - lg;
+    if (rule == FSGD_ADAM) { /* as fsgd_step */
+        *v = h.b1 * *v + h.omb1 * lg;
+        *v2 = h.b2 * *v2 + h.omb2 * (lg * lg);
+        return w + -h.lr * *v / (FN(fsgd_vsqrt)(*v2) + h.eps);
+    }
     *v = h.mu * *v - lg;
     if (rule == FSGD_MOMENTUM)
         return w + *v;
@@ -230,10 +263,11 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
 }
 
 /* One vector of a hidden row's sweep: the dot with the delta, the sum of squares
- * and the step. ld/st load and store it (whole or the first n elements). */
-#define FSGD_HID_VEC(acc, q, wp, sp, dv, LOAD, STORE)                                \
+ * and the step. LOAD/STORE load and store it (whole or the first n elements);
+ * sp, sp2: the state rows (read only by the rules that have them). */
+#define FSGD_HID_VEC(acc, q, wp, sp, sp2, dv, LOAD, STORE)                           \
     do {                                                                             \
-        FN(fsgd_vec) wk = LOAD(wp), vk = zero, lg = lgs * (dv);                      \
+        FN(fsgd_vec) wk = LOAD(wp), vk = zero, vk2 = zero, lg = lgs * (dv);          \
         acc += wk * (dv);                                                            \
         if (decay) {                                                                 \
             lg += la * wk;                                                           \
@@ -241,27 +275,32 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
         }                                                                            \
         if (rule != FSGD_SGD)                                                        \
             vk = LOAD(sp);                                                           \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        if (rule == FSGD_ADAM)                                                       \
+            vk2 = LOAD(sp2);                                                         \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
         STORE(wp, wk);                                                               \
         if (rule != FSGD_SGD)                                                        \
             STORE(sp, vk);                                                           \
+        if (rule == FSGD_ADAM)                                                       \
+            STORE(sp2, vk2);                                                         \
     } while (0)
 #define FSGD_LD(p) FN(fsgd_vload)(p)
 #define FSGD_ST(p, v) FN(fsgd_vstore)((p), (v))
 #define FSGD_LDN(p) FN(fsgd_vload_n)((p), tail)
 #define FSGD_STN(p, v) FN(fsgd_vstore_n)((p), (v), tail)
 
-/* The sweep of fsgd_sweep_hidden for the rules without Adam, over the rows listed
- * in rows[0:k]: each row's dot and sum of squares are accumulated in registers,
- * two vectors at a time, the tail of the row (n_out % VLEN elements) masked. A
- * layer at most two vectors wide (the output layer) keeps its delta in registers. */
+/* The sweep of fsgd_sweep_hidden over the rows listed in rows[0:k]: each row's
+ * dot and sum of squares are accumulated in registers, two vectors at a time, the
+ * tail of the row (n_out % VLEN elements) masked. A layer at most two vectors
+ * wide (the output layer) keeps its delta in registers. */
 FSGD_INLINE double FN(fsgd_hidden_rows)(
-    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
     ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in, T inv_sw, T a,
     const ptrdiff_t *rows, ptrdiff_t k)
 {
     const FN(fsgd_vec) zero = {0};
-    const T la = h.lr * a;
+    const T rate = rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    const T la = rate * a;
     const ptrdiff_t nfull = n_out / VLEN, tail = n_out - nfull * VLEN;
     double total = 0;
     ptrdiff_t p, j;
@@ -274,12 +313,13 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
             const ptrdiff_t i = rows[p];
             T *w = W + i * n_out;
             T *s = FSGD_ROW_STATE(S1, i * n_out);
-            const T lgs = h.lr * (a_in[i] * inv_sw);
+            T *s2 = FSGD_ROW_STATE(S2, i * n_out);
+            const T lgs = rate * (a_in[i] * inv_sw);
             FN(fsgd_vec) acc0 = zero, acc1 = zero;
             if (nfull)
-                FSGD_HID_VEC(acc0, q0, w, s, d0, FSGD_LD, FSGD_ST);
-            FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN, d1, FSGD_LDN,
-                         FSGD_STN);
+                FSGD_HID_VEC(acc0, q0, w, s, s2, d0, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN,
+                         s2 + nfull * VLEN, d1, FSGD_LDN, FSGD_STN);
             d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
         }
         return (double)FN(fsgd_hsum)(q0) + FN(fsgd_hsum)(q1);
@@ -288,22 +328,24 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
         const ptrdiff_t i = rows[p];
         T *w = W + i * n_out;
         T *s = FSGD_ROW_STATE(S1, i * n_out);
-        const T lgs = h.lr * (a_in[i] * inv_sw);
+        T *s2 = FSGD_ROW_STATE(S2, i * n_out);
+        const T lgs = rate * (a_in[i] * inv_sw);
         FN(fsgd_vec) acc0 = zero, acc1 = zero;
         for (j = 0; j + 2 * VLEN <= n_out; j += 2 * VLEN) {
             const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
             const FN(fsgd_vec) db = FN(fsgd_vload)(d_out + j + VLEN);
-            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
-            FSGD_HID_VEC(acc1, q1, w + j + VLEN, s + j + VLEN, db, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, s2 + j, da, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + j + VLEN, s + j + VLEN, s2 + j + VLEN, db,
+                         FSGD_LD, FSGD_ST);
         }
         if (j + VLEN <= n_out) {
             const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
-            FSGD_HID_VEC(acc0, q0, w + j, s + j, da, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, s2 + j, da, FSGD_LD, FSGD_ST);
             j += VLEN;
         }
         if (tail) {
             const FN(fsgd_vec) db = FN(fsgd_vload_n)(d_out + j, tail);
-            FSGD_HID_VEC(acc1, q1, w + j, s + j, db, FSGD_LDN, FSGD_STN);
+            FSGD_HID_VEC(acc1, q1, w + j, s + j, s2 + j, db, FSGD_LDN, FSGD_STN);
         }
         d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
         if (decay) {
@@ -326,7 +368,7 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
  * is zero (its gradient is 0), as fsgd_hidden_rows would skip it. */
 FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
                                          const FN(fsgd_hyper) h, T *restrict w,
-                                         T *restrict s1, ptrdiff_t n_in,
+                                         T *restrict s1, T *restrict s2, ptrdiff_t n_in,
                                          const T d0, const T *restrict a_in,
                                          T *restrict d_in, T inv_sw, T a,
                                          int skip_inactive)
@@ -343,7 +385,7 @@ FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
             g += a * wi;
             sq += wi * wi;
         }
-        w[i] = FN(fsgd_step)(rule, h, wi, g, s1, NULL, i);
+        w[i] = FN(fsgd_step)(rule, h, wi, g, s1, s2, i);
     }
     return sq;
 }
@@ -355,7 +397,7 @@ FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
  * the span of a store still in flight (the masked tail of the row before) would
  * wait for the store to complete. */
 FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
-    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
     ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in,
     T inv_sw, T a, int skip_inactive)
 {
@@ -365,8 +407,8 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
     ptrdiff_t i0, r0, r, m, k;
     double total = 0;
     if (n_out == 1)
-        return FN(fsgd_sweep_column)(rule, decay, h, W, S1, n_in, d_out[0], a_in,
-                                     d_in, inv_sw, a, skip_inactive);
+        return FN(fsgd_sweep_column)(rule, decay, h, W, S1, S2, n_in, d_out[0],
+                                     a_in, d_in, inv_sw, a, skip_inactive);
     for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
         m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
         k = 0;
@@ -377,7 +419,7 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
                 d_in[i0 + r] = 0;
             }
         }
-        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, n_out, d_out, a_in,
+        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, S2, n_out, d_out, a_in,
                                       d_in, inv_sw, a, rows, k);
     }
     return total;
@@ -397,20 +439,9 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
 {
     const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
     double sq = 0;
-    if (o->rule == FSGD_ADAM) {
-        if (a != 0)
-            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 1, h, W, S1, S2, n_in, n_out,
-                                            d_out, a_in, d_in, inv_sw, a,
-                                            skip_inactive);
-        else
-            sq = FN(fsgd_sweep_hidden_body)(FSGD_ADAM, 0, h, W, S1, S2, n_in, n_out,
-                                            d_out, a_in, d_in, inv_sw, a,
-                                            skip_inactive);
-        return sq;
-    }
 #define FSGD_CALL(R, D)                                                              \
-    sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, n_in, n_out, d_out, a_in, d_in,   \
-                                   inv_sw, a, skip_inactive)
+    sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,     \
+                                   d_in, inv_sw, a, skip_inactive)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;
@@ -496,7 +527,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
 
 #define FSGD_TILE_COL(k)                                                             \
     do {                                                                             \
-        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero;                 \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero, vk2 = zero;     \
         FN(fsgd_vec) lg = lgs * d##k;                                                \
         if (decay) {                                                                 \
             lg += la * wk;                                                           \
@@ -504,9 +535,13 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
         }                                                                            \
         if (rule != FSGD_SGD)                                                        \
             vk = FN(fsgd_vload)(s + (k) * VLEN);                                     \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        if (rule == FSGD_ADAM)                                                       \
+            vk2 = FN(fsgd_vload)(s2 + (k) * VLEN);                                   \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
         if (rule != FSGD_SGD)                                                        \
             FN(fsgd_vstore)(s + (k) * VLEN, vk);                                     \
+        if (rule == FSGD_ADAM)                                                       \
+            FN(fsgd_vstore)(s2 + (k) * VLEN, vk2);                                   \
         FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
         if (fwd)                                                                     \
             acc##k += c * wk;                                                        \
@@ -516,11 +551,12 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
  * fill whole tiles; sets *done. */
 FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
     const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
-    T *S1, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x, const T *xn,
-    T *out, T inv_sw, T a, ptrdiff_t *done)
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x,
+    const T *xn, T *out, T inv_sw, T a, ptrdiff_t *done)
 {
     const FN(fsgd_vec) zero = {0};
-    const T la = h.lr * a;
+    const T rate = rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    const T la = rate * a;
     double total = 0;
     ptrdiff_t j0, i, l;
     for (j0 = 0; j0 + 4 * VLEN <= n_out; j0 += 4 * VLEN) {
@@ -539,7 +575,8 @@ FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
         for (i = 0; i < n_in; i++) {
             T *w = W + i * n_out + j0;
             T *s = FSGD_ROW_STATE(S1, i * n_out + j0);
-            const T lgs = h.lr * (x[i] * inv_sw);
+            T *s2 = FSGD_ROW_STATE(S2, i * n_out + j0);
+            const T lgs = rate * (x[i] * inv_sw);
             const T c = fwd ? xn[i] : 0;
             FSGD_TILE_COL(0);
             FSGD_TILE_COL(1);
@@ -573,9 +610,9 @@ FSGD_INLINE double FN(fsgd_sweep_first_body)(
     ptrdiff_t j0 = 0;
     /* Tiles of 4 vectors need 32 registers; with 16, four rows a pass (which
      * keep nothing in registers across rows) are faster. */
-    if (rule != FSGD_ADAM && FSGD_NREG >= 32)
-        sq = FN(fsgd_sweep_first_tiles)(rule, decay, fwd, h, W, S1, n_in, n_out, d,
-                                        x, xn, out, inv_sw, a, &j0);
+    if (FSGD_NREG >= 32)
+        sq = FN(fsgd_sweep_first_tiles)(rule, decay, fwd, h, W, S1, S2, n_in, n_out,
+                                        d, x, xn, out, inv_sw, a, &j0);
     if (j0 < n_out)
         sq += FN(fsgd_sweep_first_rows)(rule, decay, fwd, h, W + j0,
                                         FSGD_ROW_STATE(S1, j0), FSGD_ROW_STATE(S2, j0),
@@ -656,7 +693,7 @@ static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
         }                                                                            \
         if (rule != FSGD_SGD)                                                        \
             vk = FSGD_GB_LD(sp, n);                                                  \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk);                                \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, NULL); /* never Adam */         \
         if (rule != FSGD_SGD)                                                        \
             FSGD_GB_ST(sp, vk, n);                                                   \
         FSGD_GB_ST(wp, wk, n);                                                       \
