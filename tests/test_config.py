@@ -29,9 +29,12 @@ def _cpu_flags():
 
 
 def _import_in_subprocess(isa):
+    """Import the installed fastsgd with FASTSGD_ISA=isa (-I: a source checkout in
+    the working directory must not shadow it)."""
     env = {**os.environ, "FASTSGD_ISA": isa}
+    code = "import fastsgd._kernels as k; print(k.isa_in_use())"
     return subprocess.run(
-        [sys.executable, "-c", "import fastsgd._kernels as k; print(k.isa_in_use())"],
+        [sys.executable, "-I", "-c", code],
         env=env,
         capture_output=True,
         text=True,

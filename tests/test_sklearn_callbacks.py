@@ -252,7 +252,7 @@ def test_without_scikit_learns_callback_api_only_set_callbacks_is_missing(iris):
         """
     )
     result = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", code],
+        [sys.executable, "-I", "-W", "ignore", "-c", code],
         capture_output=True,
         text=True,
     )
