@@ -1,8 +1,8 @@
 """Build the compiled kernels.
 
-The loops of ``fastsgd/_simd.h`` are compiled once per instruction set
+The loops of ``fastsgd/csrc/`` are compiled once per instruction set
 (``kernel_variants``) into one extension, which picks the best variant the CPU runs
-at import (``fastsgd/_dispatch.c``): one portable build for every x86-64 CPU.
+at import (``fastsgd/csrc/dispatch.c``): one portable build for every x86-64 CPU.
 
 ``FASTSGD_DEBUG=1 pip install .`` builds with bounds and wrap-around checks on,
 so that an out-of-bounds access raises ``IndexError`` instead of corrupting memory.
@@ -11,6 +11,7 @@ a binary that may not run on other CPUs. ``FASTSGD_LIBMVEC=0`` leaves out glibc'
 vector math even where it is found (see ``vector_math``).
 """
 
+import glob
 import os
 import platform
 import subprocess
@@ -38,14 +39,14 @@ directives = {
     "cdivision": True,
 }
 # Never -ffast-math: it lets the compiler assume every value is finite, which breaks
-# divergence detection. Reductions are vectorised loop by loop in _simd.h instead.
+# divergence detection. Reductions are vectorised loop by loop in csrc/simd.h instead.
 # -fno-math-errno (sqrt need not set errno; results and NaN/inf are unchanged) is
 # what lets Adam's square roots vectorise: with errno, each one is a scalar sqrt
 # and a branch (Adam on-line, mnist-like, avx2: 399 -> 107 us a sample).
 compile_args = ["-O1", "-g"] if DEBUG else ["-O3"]
 compile_args += ["-fopenmp-simd", "-fno-math-errno"]
 
-# AVX-512 as x86-64-v4 has it (F, DQ, BW, VL: what _dispatch.c checks), with GCC's
+# AVX-512 as x86-64-v4 has it (F, DQ, BW, VL: what csrc/dispatch.c checks), with GCC's
 # preference for 256-bit vectors in loops it vectorises itself lifted.
 AVX512 = ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl"]
 
@@ -54,7 +55,7 @@ def kernel_variants():
     """The instruction sets to compile the loops for, baseline first.
 
     Each is ``(name, flags)``; the name is what ``FASTSGD_ISA`` takes, and
-    ``_dispatch.c`` knows which CPU features each one's flags assume.
+    ``csrc/dispatch.c`` knows which CPU features each one's flags assume.
     """
     if NATIVE:
         return [("native", ["-march=native"])]
@@ -69,12 +70,12 @@ def kernel_variants():
         return [("neon", [])]  # NEON is aarch64's baseline
     return [("generic", [])]
 
-# A program that runs the kernels' activation and loss loops (_simd.h) for both
+# A program that runs the kernels' activation and loss loops (csrc/simd.h) for both
 # element types on values whose results libm gives, and exits 0 only if they agree
 # to a few ulp: built with the extension's own flags, it calls exactly the vector
 # variants the extension will call.
 VECTOR_MATH_CHECK = r"""
-#include "_simd.h"
+#include "simd.h"
 #include <stdio.h>
 
 static int close_d(double a, double b) { return fabs(a - b) <= 1e-14 * fabs(b); }
@@ -188,9 +189,9 @@ class BuildExt(build_ext):
         self.write_config(config_dir, variants)
         ext.include_dirs = ext.include_dirs + [config_dir]
         jobs = [
-            ("dispatch", "fastsgd/_dispatch.c", [], []),
+            ("dispatch", "fastsgd/csrc/dispatch.c", [], []),
             *(
-                (name, "fastsgd/_variant.c", flags, [
+                (name, "fastsgd/csrc/variant.c", flags, [
                     ("FSGD_VARIANT", name),
                     ("FSGD_VARIANT_FLAGS", c_string(" ".join(flags) or "baseline")),
                 ])
@@ -246,15 +247,10 @@ extensions = [
     Extension(
         "fastsgd._kernels",
         ["fastsgd/_kernels.pyx"],
-        include_dirs=[numpy.get_include(), os.path.join(HERE, "fastsgd")],
-        # the vectorised loops: a change there must rebuild the extension
+        include_dirs=[numpy.get_include(), os.path.join(HERE, "fastsgd", "csrc")],
+        # the C loops: a change there must rebuild the extension
         depends=[
-            "fastsgd/_variant.c",
-            "fastsgd/_dispatch.c",
-            "fastsgd/_simd.h",
-            "fastsgd/_simd_impl.h",
-            "fastsgd/_simd_types.h",
-            "fastsgd/_kernel_table.h",
+            *sorted(glob.glob("fastsgd/csrc/*.[ch]")),
             "fastsgd/_blas.pxd",
         ],
         define_macros=[

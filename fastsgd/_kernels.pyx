@@ -29,7 +29,7 @@ from libc.string cimport memcpy, memset
 
 from fastsgd._blas cimport gemm
 
-cdef extern from "_kernel_table.h" nogil:
+cdef extern from "kernel_table.h" nogil:
     bint FASTSGD_DEBUG
     bint FSGD_LIBMVEC               # exp and log from glibc's vector math
     bint FSGD_LIBMVEC_TANH          # tanh too
@@ -50,7 +50,7 @@ cdef extern from "_kernel_table.h" nogil:
         long long t                 # Adam: updates so far
         double step_lr              # learning rate of the current step
     ctypedef struct fsgd_kernels:
-        # One variant of the loops (_kernel_table.h): the instruction set it was
+        # One variant of the loops (csrc/kernel_table.h): the instruction set it was
         # compiled for, as FASTSGD_ISA names it, its compiler flags, its vector width
         # and number of vector registers.
         const char* name
@@ -179,7 +179,7 @@ VECTOR_MATH = (("exp", "log") if FSGD_LIBMVEC else ()) + (
 # Activation functions, named as scikit-learn's ACTIVATIONS names them. The first
 # four are hidden activations; an output layer uses identity (squared error),
 # logistic (binary log loss), exp (Poisson) or softmax (log loss).
-cdef extern from "_kernel_table.h" nogil:
+cdef extern from "kernel_table.h" nogil:
     enum:
         IDENTITY "FSGD_IDENTITY"
         LOGISTIC "FSGD_LOGISTIC"
@@ -306,7 +306,7 @@ cdef inline void axpy(floating a, const floating* x, floating* y,
         y[j] += a * x[j]
 
 
-# Typed entry points to the vectorised loops of _simd.h (documented there).
+# Typed entry points to the vectorised loops of csrc/ (documented there).
 
 cdef inline double update(const fsgd_opt* o, floating* w, floating* s1, floating* s2,
                           const floating* d, Py_ssize_t n, floating gs,
@@ -883,7 +883,7 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     """``online_epoch`` for plain SGD without decay on dense input: the first
     layer's steps are made a window of ``WIN`` samples at a time, each sample's
     forward pass through it corrected for the steps still pending (see
-    ``fsgd_window_sweep`` in _simd_impl.h). The same updates, but for rounding;
+    ``fsgd_window_sweep`` in csrc/window.h). The same updates, but for rounding;
     one sweep over the first layer's weights per window instead of per sample."""
     cdef Py_ssize_t k0, k1, q, cnt, cnt_next, row, layer, L = net.n_layers
     cdef Py_ssize_t nf = net.units[0], u1 = net.units[1], j

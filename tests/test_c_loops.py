@@ -1,8 +1,8 @@
-"""The C loops of ``fastsgd/_simd.h`` against a plain scalar reference, per
+"""The C loops of ``fastsgd/csrc/`` against a plain scalar reference, per
 instruction set.
 
 ``tests/c/test_loops.c`` checks every function that ``_kernels.pyx`` calls from
-``_simd.h`` (each update rule with and without decay, every sweep, forward pass,
+the kernels (each update rule with and without decay, every sweep, forward pass,
 activation and loss, in double and float) on shapes with whole vectors, tails and
 several tiles. ``tests/c/run.sh`` compiles it for each instruction set: ``sse2``,
 ``avx2`` and ``avx512`` when the CPU has them, and ``aarch64`` (NEON) with Debian's
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SOURCES = ROOT / "fastsgd"
+SOURCES = ROOT / "fastsgd" / "csrc"
 RUN_SH = ROOT / "tests" / "c" / "run.sh"
 TARGETS = ["sse2", "avx2", "avx512", "aarch64"]
 MODE = os.environ.get("FASTSGD_TEST_C_LOOPS", "1")
@@ -55,9 +55,9 @@ def c_loops(request, tmp_path_factory):
     """
     if MODE == "0":
         pytest.skip("FASTSGD_TEST_C_LOOPS=0")
-    if not (SOURCES / "_simd.h").is_file() or not RUN_SH.is_file():
+    if not (SOURCES / "simd.h").is_file() or not RUN_SH.is_file():
         pytest.skip(
-            f"the C sources are not here ({SOURCES / '_simd.h'}): this test needs "
+            f"the C sources are not here ({SOURCES / 'simd.h'}): this test needs "
             "a source checkout, not only the installed package"
         )
     sh = shutil.which("sh")

@@ -26,7 +26,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../../fastsgd" 2>/dev/null && pwd) || {
+src=$(cd "$here/../../fastsgd/csrc" 2>/dev/null && pwd) || {
     echo "run.sh: fastsgd/ sources not found next to tests/" >&2
     exit 2
 }

@@ -1,8 +1,8 @@
-/* C-level test of fastsgd's vectorised loops (fastsgd/_simd.h).
+/* C-level test of fastsgd's vectorised loops (fastsgd/csrc/).
  *
- * Every function that fastsgd/_kernels.pyx calls from _simd.h, in double (_d) and
+ * Every function that fastsgd/_kernels.pyx calls from csrc/, in double (_d) and
  * float (_f), is checked against a plain scalar reference written from the
- * semantics documented in _simd_impl.h's comments, computed in double. The shapes
+ * semantics documented in the comments of csrc/, computed in double. The shapes
  * cover whole vectors, part vectors (tails) and several column tiles for every
  * vector width the loops may be compiled with (16, 32 or 64 bytes), every update
  * rule with and without weight decay, and NULL state buffers where a rule has
@@ -18,7 +18,7 @@
  * worst element's expected and actual values), then "N passed, M failed".
  * Exit status 1 on any failure.
  */
-#include "_simd.h"
+#include "simd.h"
 
 #include <stdint.h>
 #include <stdio.h>

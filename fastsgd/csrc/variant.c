@@ -1,11 +1,11 @@
-/* One variant of the kernels: the loops of _simd.h compiled for the instruction
+/* One variant of the kernels: the loops of simd.h compiled for the instruction
  * set that the compiler's flags select, as the table fsgd_kernels_<FSGD_VARIANT>.
  * setup.py compiles this file once per instruction set, with
  * FSGD_VARIANT (sse2, avx2, avx512, ...) and FSGD_VARIANT_FLAGS (those flags,
  * for show_config) defined.
  */
-#include "_simd.h"
-#include "_kernel_table.h"
+#include "simd.h"
+#include "kernel_table.h"
 
 #define FSGD_STR2(x) #x
 #define FSGD_STR(x) FSGD_STR2(x)

@@ -1,5 +1,5 @@
-/* The kernel table: every loop of _simd.h that _kernels.pyx calls, compiled once
- * per instruction set (_variant.c) and chosen once at import (_dispatch.c).
+/* The kernel table: every loop of simd.h that _kernels.pyx calls, compiled once
+ * per instruction set (variant.c) and chosen once at import (dispatch.c).
  *
  * FSGD_KERNELS lists the loops once, with their signatures: the table's type,
  * each variant's table and the compiler's check that every variant's loops have
@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "_simd_types.h"
+#include "types.h"
 
 /* X(return type, name, parameters) for the element type T, name suffix S. */
 #define FSGD_KERNELS_OF(X, T, S)                                                     \

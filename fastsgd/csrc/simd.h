@@ -8,8 +8,11 @@
  * compiler that the rows a loop reads and writes do not overlap, which it could not
  * prove from the pointers Cython hands over.
  *
- * The loops are written once, in _simd_impl.h, and compiled for double (suffix _d)
- * and float (suffix _f).
+ * The loops are written once and compiled for double (suffix _d) and float (suffix
+ * _f): this header includes the files of each role (vec.h, rules.h, maths.h,
+ * forward.h, online.h, minibatch.h, window.h) once per type, with T (the type), S
+ * (the suffix), FN (a name with the suffix) and VLEN (elements in one vector)
+ * defined.
  */
 #ifndef FASTSGD_SIMD_H
 #define FASTSGD_SIMD_H
@@ -19,7 +22,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "_simd_types.h"
+#include "types.h"
 
 #if defined(__GNUC__)
 #define FSGD_INLINE static inline __attribute__((always_inline))
@@ -70,7 +73,7 @@ extern float tanhf(float);
     }
 
 /* The instruction set this translation unit is compiled for, as the compiler's
- * flags say (setup.py compiles _variant.c once per instruction set): the bytes in
+ * flags say (setup.py compiles variant.c once per instruction set): the bytes in
  * one vector of the column-tiled loops and the number of vector registers, which
  * sizes their register blocks. Vectors wider than the machine's would be split in
  * halves by the compiler and the blocks would spill to the stack. */
@@ -161,6 +164,14 @@ extern float tanhf(float);
 #define FSGD_CAT2(a, b) a##_##b
 #define FSGD_CAT(a, b) FSGD_CAT2(a, b)
 
+/* Conventions of the loops: a weight matrix is row-major (n_in, n_out), W + i * n_out is row i;
+ * S1/S2 are the update rule's state laid out like W (NULL when the rule has none);
+ * the gradient of a weight is g = gs * d[j] (+ a * w with decay), gs being the
+ * row's input activation over the sample weight, a alpha over the sample weight.
+ * Sums of squares of the weights before the step (for the loss's L2 term) are
+ * accumulated in T over a row or a block and in double across them.
+ */
+
 /* FSGD_NV: elements in one vector of FSGD_VBYTES, a constant (for simdlen). */
 #define T double
 #define S d
@@ -169,7 +180,17 @@ extern float tanhf(float);
 #define FSGD_EXPF exp
 #define FSGD_LOGF log
 #define FSGD_TANHF tanh
-#include "_simd_impl.h"
+#define FN(name) FSGD_CAT(name, S)
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+#include "vec.h"
+#include "rules.h"
+#include "maths.h"
+#include "forward.h"
+#include "online.h"
+#include "minibatch.h"
+#include "window.h"
+#undef VLEN
+#undef FN
 #undef T
 #undef S
 #undef FSGD_NV
@@ -185,7 +206,17 @@ extern float tanhf(float);
 #define FSGD_EXPF expf
 #define FSGD_LOGF logf
 #define FSGD_TANHF tanhf
-#include "_simd_impl.h"
+#define FN(name) FSGD_CAT(name, S)
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+#include "vec.h"
+#include "rules.h"
+#include "maths.h"
+#include "forward.h"
+#include "online.h"
+#include "minibatch.h"
+#include "window.h"
+#undef VLEN
+#undef FN
 #undef T
 #undef S
 #undef FSGD_NV

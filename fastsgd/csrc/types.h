@@ -1,5 +1,5 @@
-/* The constants and the settings struct shared by the loops (_simd.h), the kernel
- * table (_kernel_table.h) and _kernels.pyx: what the Cython module and the
+/* The constants and the settings struct shared by the loops (simd.h), the kernel
+ * table (kernel_table.h) and _kernels.pyx: what the Cython module and the
  * dispatcher see without compiling the loops themselves.
  */
 #ifndef FASTSGD_SIMD_TYPES_H
@@ -39,7 +39,7 @@ typedef struct {
  * SGD; see fsgd_window_sweep). */
 #define FSGD_WIN 8
 
-/* Whether setup.py found glibc's vector math (see _simd.h). */
+/* Whether setup.py found glibc's vector math (see simd.h). */
 #ifndef FSGD_LIBMVEC
 #define FSGD_LIBMVEC 0
 #endif

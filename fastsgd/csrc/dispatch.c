@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "_build_config.h"
-#include "_kernel_table.h"
+#include "kernel_table.h"
 
 #define FSGD_DECLARE(name) extern const fsgd_kernels fsgd_kernels_##name;
 FSGD_VARIANTS(FSGD_DECLARE)

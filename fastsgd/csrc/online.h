@@ -1,0 +1,451 @@
+/* On-line (batch 1) sweeps: backward through a hidden layer fused with its
+ * step, the first layer's step fused with the next sample's forward pass, and the
+ * roofline floor of that sweep.
+ *
+ * Included by simd.h once per element type, with T, S, FN and VLEN defined (see
+ * simd.h for the conventions).
+ */
+/* ---- on-line: backward through a hidden layer and its step, one sweep ------------ */
+
+FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *restrict d_out, const T *a_in,
+    T *d_in, T inv_sw, T a, int skip_inactive)
+{
+    double total = 0;
+    ptrdiff_t i, j;
+    for (i = 0; i < n_in; i++) {
+        if (skip_inactive && a_in[i] == 0) {
+            d_in[i] = 0;
+            continue;
+        }
+        T *restrict w = W + i * n_out;
+        T *restrict s1 = FSGD_ROW_STATE(S1, i * n_out);
+        T *restrict s2 = FSGD_ROW_STATE(S2, i * n_out);
+        const T gs = a_in[i] * inv_sw;
+        T dot = 0, sq = 0;
+#pragma omp simd reduction(+ : dot, sq)
+        for (j = 0; j < n_out; j++) {
+            T wj = w[j];
+            T g = gs * d_out[j];
+            dot += wj * d_out[j];
+            if (decay) {
+                g += a * wj;
+                sq += wj * wj;
+            }
+            w[j] = FN(fsgd_step)(rule, h, wj, g, s1, s2, j);
+        }
+        d_in[i] = dot;
+        total += sq;
+    }
+    return total;
+}
+
+/* One vector of a hidden row's sweep: the dot with the delta, the sum of squares
+ * and the step. LOAD/STORE load and store it (whole or the first n elements);
+ * sp, sp2: the state rows (read only by the rules that have them). */
+#define FSGD_HID_VEC(acc, q, wp, sp, sp2, dv, LOAD, STORE)                           \
+    do {                                                                             \
+        FN(fsgd_vec) wk = LOAD(wp), vk = zero, vk2 = zero, lg = lgs * (dv);          \
+        acc += wk * (dv);                                                            \
+        if (decay) {                                                                 \
+            lg += la * wk;                                                           \
+            q += wk * wk;                                                            \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk = LOAD(sp);                                                           \
+        if (rule == FSGD_ADAM)                                                       \
+            vk2 = LOAD(sp2);                                                         \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
+        STORE(wp, wk);                                                               \
+        if (rule != FSGD_SGD)                                                        \
+            STORE(sp, vk);                                                           \
+        if (rule == FSGD_ADAM)                                                       \
+            STORE(sp2, vk2);                                                         \
+    } while (0)
+#define FSGD_LD(p) FN(fsgd_vload)(p)
+#define FSGD_ST(p, v) FN(fsgd_vstore)((p), (v))
+#define FSGD_LDN(p) FN(fsgd_vload_n)((p), tail)
+#define FSGD_STN(p, v) FN(fsgd_vstore_n)((p), (v), tail)
+
+/* The sweep of fsgd_sweep_hidden over the rows listed in rows[0:k]: each row's
+ * dot and sum of squares are accumulated in registers, two vectors at a time, the
+ * tail of the row (n_out % VLEN elements) masked. A layer at most two vectors
+ * wide (the output layer) keeps its delta in registers. */
+FSGD_INLINE double FN(fsgd_hidden_rows)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
+    ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in, T inv_sw, T a,
+    const ptrdiff_t *rows, ptrdiff_t k)
+{
+    const FN(fsgd_vec) zero = {0};
+    const T rate = rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    const T la = rate * a;
+    const ptrdiff_t nfull = n_out / VLEN, tail = n_out - nfull * VLEN;
+    double total = 0;
+    ptrdiff_t p, j;
+    FN(fsgd_vec) q0 = zero, q1 = zero;
+    if (nfull <= 1) {
+        /* Narrow: one whole vector or none, then the tail. */
+        const FN(fsgd_vec) d0 = nfull ? FN(fsgd_vload)(d_out) : zero;
+        const FN(fsgd_vec) d1 = FN(fsgd_vload_n)(d_out + nfull * VLEN, tail);
+        for (p = 0; p < k; p++) {
+            const ptrdiff_t i = rows[p];
+            T *w = W + i * n_out;
+            T *s = FSGD_ROW_STATE(S1, i * n_out);
+            T *s2 = FSGD_ROW_STATE(S2, i * n_out);
+            const T lgs = rate * (a_in[i] * inv_sw);
+            FN(fsgd_vec) acc0 = zero, acc1 = zero;
+            if (nfull)
+                FSGD_HID_VEC(acc0, q0, w, s, s2, d0, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN,
+                         s2 + nfull * VLEN, d1, FSGD_LDN, FSGD_STN);
+            d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        }
+        return (double)FN(fsgd_hsum)(q0) + FN(fsgd_hsum)(q1);
+    }
+    for (p = 0; p < k; p++) {
+        const ptrdiff_t i = rows[p];
+        T *w = W + i * n_out;
+        T *s = FSGD_ROW_STATE(S1, i * n_out);
+        T *s2 = FSGD_ROW_STATE(S2, i * n_out);
+        const T lgs = rate * (a_in[i] * inv_sw);
+        FN(fsgd_vec) acc0 = zero, acc1 = zero;
+        for (j = 0; j + 2 * VLEN <= n_out; j += 2 * VLEN) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            const FN(fsgd_vec) db = FN(fsgd_vload)(d_out + j + VLEN);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, s2 + j, da, FSGD_LD, FSGD_ST);
+            FSGD_HID_VEC(acc1, q1, w + j + VLEN, s + j + VLEN, s2 + j + VLEN, db,
+                         FSGD_LD, FSGD_ST);
+        }
+        if (j + VLEN <= n_out) {
+            const FN(fsgd_vec) da = FN(fsgd_vload)(d_out + j);
+            FSGD_HID_VEC(acc0, q0, w + j, s + j, s2 + j, da, FSGD_LD, FSGD_ST);
+            j += VLEN;
+        }
+        if (tail) {
+            const FN(fsgd_vec) db = FN(fsgd_vload_n)(d_out + j, tail);
+            FSGD_HID_VEC(acc1, q1, w + j, s + j, s2 + j, db, FSGD_LDN, FSGD_STN);
+        }
+        d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        if (decay) {
+            /* in T over a row, in double across rows */
+            total += FN(fsgd_hsum)(q0 + q1);
+            q0 = q1 = zero;
+        }
+    }
+    return total;
+}
+
+#undef FSGD_LD
+#undef FSGD_ST
+#undef FSGD_LDN
+#undef FSGD_STN
+#undef FSGD_HID_VEC
+
+/* A layer one unit wide (a binary classifier's output): its rows are the elements
+ * of one vector of weights, swept in one vectorised loop. An inactive row's step
+ * is zero (its gradient is 0), as fsgd_hidden_rows would skip it. */
+FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
+                                         const FN(fsgd_hyper) h, T *restrict w,
+                                         T *restrict s1, T *restrict s2, ptrdiff_t n_in,
+                                         const T d0, const T *restrict a_in,
+                                         T *restrict d_in, T inv_sw, T a,
+                                         int skip_inactive)
+{
+    T sq = 0;
+    ptrdiff_t i;
+#pragma omp simd reduction(+ : sq)
+    for (i = 0; i < n_in; i++) {
+        T wi = w[i];
+        T g = (a_in[i] * inv_sw) * d0;
+        T dot = wi * d0;
+        d_in[i] = skip_inactive && a_in[i] == 0 ? 0 : dot;
+        if (decay) {
+            g += a * wi;
+            sq += wi * wi;
+        }
+        w[i] = FN(fsgd_step)(rule, h, wi, g, s1, s2, i);
+    }
+    return sq;
+}
+
+/* fsgd_hidden_rows over every row, or only over the rows whose input is not 0
+ * (skip_inactive), listed FSGD_ROW_CHUNK at a time without a branch. When a row
+ * ends in a part vector, the rows are taken in `stride` interleaved passes such
+ * that rows swept one after the other never share a vector's span: a load over
+ * the span of a store still in flight (the masked tail of the row before) would
+ * wait for the store to complete. */
+FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in,
+    T inv_sw, T a, int skip_inactive)
+{
+    const ptrdiff_t span = (n_out + VLEN - 1) / VLEN * VLEN;
+    const ptrdiff_t stride = n_out % VLEN ? (span + n_out - 1) / n_out : 1;
+    ptrdiff_t rows[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r0, r, m, k;
+    double total = 0;
+    if (n_out == 1)
+        return FN(fsgd_sweep_column)(rule, decay, h, W, S1, S2, n_in, d_out[0],
+                                     a_in, d_in, inv_sw, a, skip_inactive);
+    for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
+        m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
+        k = 0;
+        for (r0 = 0; r0 < stride; r0++) {
+            for (r = r0; r < m; r += stride) {
+                rows[k] = i0 + r;
+                k += !skip_inactive || a_in[i0 + r] != 0;
+                d_in[i0 + r] = 0;
+            }
+        }
+        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, S2, n_out, d_out, a_in,
+                                      d_in, inv_sw, a, rows, k);
+    }
+    return total;
+}
+
+/* For each row i of the (n_in, n_out) layer W: d_in[i] = W[i] . d_out with the
+ * weights before the step (scikit-learn computes every gradient before any
+ * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
+ * before the step when a != 0. d_in is not yet multiplied by the activation's
+ * derivative. With skip_inactive (a ReLU layer under plain SGD), a row whose
+ * input is 0 is left alone: its step is zero and its delta is zeroed by the
+ * ReLU's derivative anyway. */
+static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                    ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out,
+                                    const T *a_in, T *d_in, T inv_sw, T a,
+                                    int skip_inactive)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,     \
+                                   d_in, inv_sw, a, skip_inactive)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* ---- on-line: the first layer's step fused with the next sample's forward pass ---- */
+
+/* One row's element j inside the first-layer sweep: step, then add the updated
+ * weight times the next sample's input to the forward accumulator. */
+#define FSGD_FIRST_ROW(w, s1, s2, gs, c)                                             \
+    do {                                                                             \
+        T wj = (w)[j];                                                               \
+        T g = (gs) * dj;                                                             \
+        if (decay) {                                                                 \
+            g += a * wj;                                                             \
+            sq += wj * wj;                                                           \
+        }                                                                            \
+        wj = FN(fsgd_step)(rule, h, wj, g, (s1), (s2), j);                           \
+        (w)[j] = wj;                                                                 \
+        if (fwd)                                                                     \
+            acc += (c) * wj;                                                         \
+    } while (0)
+
+FSGD_INLINE double FN(fsgd_sweep_first_rows)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t ld,
+    const T *restrict d, const T *x, const T *xn, T *restrict out, T inv_sw, T a)
+{
+    double total = 0;
+    ptrdiff_t i = 0, j;
+    /* Four rows per pass over the output: the accumulator and the delta are loaded
+     * and stored once per four rows instead of once per row. */
+    for (; i + 4 <= n_in; i += 4) {
+        T *restrict w0 = W + i * ld;
+        T *restrict w1 = w0 + ld;
+        T *restrict w2 = w1 + ld;
+        T *restrict w3 = w2 + ld;
+        T *restrict p0 = FSGD_ROW_STATE(S1, i * ld);
+        T *restrict p1 = FSGD_ROW_STATE(S1, (i + 1) * ld);
+        T *restrict p2 = FSGD_ROW_STATE(S1, (i + 2) * ld);
+        T *restrict p3 = FSGD_ROW_STATE(S1, (i + 3) * ld);
+        T *restrict q0 = FSGD_ROW_STATE(S2, i * ld);
+        T *restrict q1 = FSGD_ROW_STATE(S2, (i + 1) * ld);
+        T *restrict q2 = FSGD_ROW_STATE(S2, (i + 2) * ld);
+        T *restrict q3 = FSGD_ROW_STATE(S2, (i + 3) * ld);
+        const T g0 = x[i] * inv_sw, g1 = x[i + 1] * inv_sw;
+        const T g2 = x[i + 2] * inv_sw, g3 = x[i + 3] * inv_sw;
+        const T c0 = fwd ? xn[i] : 0, c1 = fwd ? xn[i + 1] : 0;
+        const T c2 = fwd ? xn[i + 2] : 0, c3 = fwd ? xn[i + 3] : 0;
+        T sq = 0;
+#pragma omp simd reduction(+ : sq)
+        for (j = 0; j < n_out; j++) {
+            const T dj = d[j];
+            T acc = fwd ? out[j] : 0;
+            FSGD_FIRST_ROW(w0, p0, q0, g0, c0);
+            FSGD_FIRST_ROW(w1, p1, q1, g1, c1);
+            FSGD_FIRST_ROW(w2, p2, q2, g2, c2);
+            FSGD_FIRST_ROW(w3, p3, q3, g3, c3);
+            if (fwd)
+                out[j] = acc;
+        }
+        total += sq;
+    }
+    for (; i < n_in; i++) {
+        T *restrict w0 = W + i * ld;
+        T *restrict p0 = FSGD_ROW_STATE(S1, i * ld);
+        T *restrict q0 = FSGD_ROW_STATE(S2, i * ld);
+        const T g0 = x[i] * inv_sw;
+        const T c0 = fwd ? xn[i] : 0;
+        T sq = 0;
+#pragma omp simd reduction(+ : sq)
+        for (j = 0; j < n_out; j++) {
+            const T dj = d[j];
+            T acc = fwd ? out[j] : 0;
+            FSGD_FIRST_ROW(w0, p0, q0, g0, c0);
+            if (fwd)
+                out[j] = acc;
+        }
+        total += sq;
+    }
+    return total;
+}
+
+#define FSGD_TILE_COL(k)                                                             \
+    do {                                                                             \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero, vk2 = zero;     \
+        FN(fsgd_vec) lg = lgs * d##k;                                                \
+        if (decay) {                                                                 \
+            lg += la * wk;                                                           \
+            q##k += wk * wk;                                                         \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk = FN(fsgd_vload)(s + (k) * VLEN);                                     \
+        if (rule == FSGD_ADAM)                                                       \
+            vk2 = FN(fsgd_vload)(s2 + (k) * VLEN);                                   \
+        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
+        if (rule != FSGD_SGD)                                                        \
+            FN(fsgd_vstore)(s + (k) * VLEN, vk);                                     \
+        if (rule == FSGD_ADAM)                                                       \
+            FN(fsgd_vstore)(s2 + (k) * VLEN, vk2);                                   \
+        FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
+        if (fwd)                                                                     \
+            acc##k += c * wk;                                                        \
+    } while (0)
+
+/* The first-layer sweep (see fsgd_sweep_first) over the columns [0, *done) that
+ * fill whole tiles; sets *done. */
+FSGD_INLINE double FN(fsgd_sweep_first_tiles)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x,
+    const T *xn, T *out, T inv_sw, T a, ptrdiff_t *done)
+{
+    const FN(fsgd_vec) zero = {0};
+    const T rate = rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    const T la = rate * a;
+    double total = 0;
+    ptrdiff_t j0, i, l;
+    for (j0 = 0; j0 + 4 * VLEN <= n_out; j0 += 4 * VLEN) {
+        FN(fsgd_vec) acc0 = zero, acc1 = zero, acc2 = zero, acc3 = zero;
+        FN(fsgd_vec) q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+        const FN(fsgd_vec) d0 = FN(fsgd_vload)(d + j0);
+        const FN(fsgd_vec) d1 = FN(fsgd_vload)(d + j0 + VLEN);
+        const FN(fsgd_vec) d2 = FN(fsgd_vload)(d + j0 + 2 * VLEN);
+        const FN(fsgd_vec) d3 = FN(fsgd_vload)(d + j0 + 3 * VLEN);
+        if (fwd) {
+            acc0 = FN(fsgd_vload)(out + j0);
+            acc1 = FN(fsgd_vload)(out + j0 + VLEN);
+            acc2 = FN(fsgd_vload)(out + j0 + 2 * VLEN);
+            acc3 = FN(fsgd_vload)(out + j0 + 3 * VLEN);
+        }
+        for (i = 0; i < n_in; i++) {
+            T *w = W + i * n_out + j0;
+            T *s = FSGD_ROW_STATE(S1, i * n_out + j0);
+            T *s2 = FSGD_ROW_STATE(S2, i * n_out + j0);
+            const T lgs = rate * (x[i] * inv_sw);
+            const T c = fwd ? xn[i] : 0;
+            FSGD_TILE_COL(0);
+            FSGD_TILE_COL(1);
+            FSGD_TILE_COL(2);
+            FSGD_TILE_COL(3);
+        }
+        if (fwd) {
+            FN(fsgd_vstore)(out + j0, acc0);
+            FN(fsgd_vstore)(out + j0 + VLEN, acc1);
+            FN(fsgd_vstore)(out + j0 + 2 * VLEN, acc2);
+            FN(fsgd_vstore)(out + j0 + 3 * VLEN, acc3);
+        }
+        if (decay) {
+            q0 += q1 + q2 + q3;
+            for (l = 0; l < VLEN; l++)
+                total += q0[l];
+        }
+    }
+    *done = j0;
+    return total;
+}
+
+#undef FSGD_TILE_COL
+
+FSGD_INLINE double FN(fsgd_sweep_first_body)(
+    const int rule, const int decay, const int fwd, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *x,
+    const T *xn, T *out, T inv_sw, T a)
+{
+    double sq = 0;
+    ptrdiff_t j0 = 0;
+    /* Tiles of 4 vectors need 32 registers; with 16, four rows a pass (which
+     * keep nothing in registers across rows) are faster. */
+    if (FSGD_NREG >= 32)
+        sq = FN(fsgd_sweep_first_tiles)(rule, decay, fwd, h, W, S1, S2, n_in, n_out,
+                                        d, x, xn, out, inv_sw, a, &j0);
+    if (j0 < n_out)
+        sq += FN(fsgd_sweep_first_rows)(rule, decay, fwd, h, W + j0,
+                                        FSGD_ROW_STATE(S1, j0), FSGD_ROW_STATE(S2, j0),
+                                        n_in, n_out - j0, n_out, d + j0, x, xn,
+                                        fwd ? out + j0 : out, inv_sw, a);
+    return sq;
+}
+
+/* Step every row i of the first layer W (n_in, n_out) with gradient
+ * (x[i] * inv_sw) * d (+ a * W[i]) and, when xn is not NULL, add the next
+ * sample's forward pass with the updated rows to out: out += xn @ W_new. Returns
+ * sum(W**2) before the step when a != 0. */
+static double FN(fsgd_sweep_first)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                   ptrdiff_t n_in, ptrdiff_t n_out, const T *d,
+                                   const T *x, const T *xn, T *out, T inv_sw, T a)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = (xn != NULL                                                                 \
+          ? FN(fsgd_sweep_first_body)(R, D, 1, h, W, S1, S2, n_in, n_out, d, x, xn,  \
+                                      out, inv_sw, a)                                \
+          : FN(fsgd_sweep_first_body)(R, D, 0, h, W, S1, S2, n_in, n_out, d, x, xn,  \
+                                      out, inv_sw, a))
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* The machine's floor for the on-line step: the first layer's step alone, one
+ * read-modify-write sweep over W (and the rule's state), with nothing else fused
+ * in. What the roofline benchmark times, in two forms whose faster one is the
+ * floor: `tiled` 0 steps row by row (the loop mini-batches use), 1 runs the
+ * on-line sweep's own loops without the forward pass. */
+static double FN(fsgd_floor_sweep)(const fsgd_opt *o, T *W, T *S1, T *S2,
+                                   ptrdiff_t n_in, ptrdiff_t n_out, const T *d,
+                                   const T *x, T inv_sw, T a, int tiled)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    double sq = 0;
+    ptrdiff_t i;
+    if (tiled)
+        return FN(fsgd_sweep_first)(o, W, S1, S2, n_in, n_out, d, x, NULL, NULL,
+                                    inv_sw, a);
+#define FSGD_CALL(R, D)                                                              \
+    for (i = 0; i < n_in; i++)                                                       \
+        sq += FN(fsgd_update_body)(R, D, h, W + i * n_out,                           \
+                                   FSGD_ROW_STATE(S1, i * n_out),                    \
+                                   FSGD_ROW_STATE(S2, i * n_out), d, n_out,          \
+                                   x[i] * inv_sw, a)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+
+#undef FSGD_FIRST_ROW

@@ -1,0 +1,98 @@
+/* Vector primitives of the register-blocked loops: the vector type of the target
+ * (FSGD_VBYTES), whole and masked loads and stores, horizontal sums, square roots.
+ *
+ * Included by simd.h once per element type, with T, S, FN and VLEN defined (see
+ * simd.h for the conventions).
+ */
+/* ---- vectors ------------------------------------------------------------------ */
+
+/* The loops below that keep accumulators in registers use GCC/Clang vector
+ * extensions, which keep them portable (the compiler splits the vectors on
+ * narrower machines). They serve every rule, Adam included (its square root:
+ * fsgd_vsqrt). */
+typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
+#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
+{
+    FN(fsgd_vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The first n <= VLEN elements of p; the others are 0. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_n)(const T *p, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    return (FN(fsgd_vec))FSGD_CAT(FSGD_MASKLOAD, S)(p, n);
+#else
+    FN(fsgd_vec) v = {0};
+    ptrdiff_t l;
+    if (n == VLEN)
+        return FN(fsgd_vload)(p);
+    for (l = 0; l < n; l++)
+        v[l] = p[l];
+    return v;
+#endif
+}
+
+/* Store the first n <= VLEN elements of v to p. */
+FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
+{
+#if FSGD_HAVE_MASK
+    FSGD_CAT(FSGD_MASKSTORE, S)(p, v, n);
+#else
+    ptrdiff_t l;
+    if (n == VLEN) {
+        FN(fsgd_vstore)(p, v);
+        return;
+    }
+    for (l = 0; l < n; l++)
+        p[l] = v[l];
+#endif
+}
+
+/* The sum of a vector's elements (a tree of additions in registers). */
+FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
+{
+#if FSGD_HAVE_HSUM
+    return FSGD_CAT(FSGD_HSUM, S)(v);
+#else
+    T s = 0;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        s += v[l];
+    return s;
+#endif
+}
+
+/* The square root of each element. Vector extensions have no square root: the
+ * instruction set's own where there is one, else a loop over the lanes (which
+ * GCC vectorises only under -fno-math-errno, as setup.py builds). */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vsqrt)(FN(fsgd_vec) v)
+{
+#if defined(__AVX512F__) && FSGD_VBYTES == 64
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm512_sqrt_pd((__m512d)v)
+                          : (FN(fsgd_vec))_mm512_sqrt_ps((__m512)v);
+#elif defined(__AVX__) && FSGD_VBYTES == 32
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm256_sqrt_pd((__m256d)v)
+                          : (FN(fsgd_vec))_mm256_sqrt_ps((__m256)v);
+#elif defined(__SSE2__) && FSGD_VBYTES == 16
+    return sizeof(T) == 8 ? (FN(fsgd_vec))_mm_sqrt_pd((__m128d)v)
+                          : (FN(fsgd_vec))_mm_sqrt_ps((__m128)v);
+#elif defined(__aarch64__) && FSGD_VBYTES == 16
+    return sizeof(T) == 8 ? (FN(fsgd_vec))vsqrtq_f64((float64x2_t)v)
+                          : (FN(fsgd_vec))vsqrtq_f32((float32x4_t)v);
+#else
+    FN(fsgd_vec) r;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        r[l] = FSGD_SQRT(v[l]);
+    return r;
+#endif
+}

@@ -1,0 +1,303 @@
+/* On-line plain SGD: the first layer stepped a window of samples at a time, a
+ * narrow last layer swept transposed, and one sample's whole step through one
+ * hidden layer.
+ *
+ * Included by simd.h once per element type, with T, S, FN and VLEN defined (see
+ * simd.h for the conventions).
+ */
+/* ---- on-line plain SGD: the first layer stepped a window of samples at a time ---- */
+
+/* Plain SGD's on-line step of the first layer is a rank-one update, and the next
+ * sample's forward pass through it needs only that sample's dot product with the
+ * updated weights. So the first layer's steps can wait for a window of FSGD_WIN
+ * samples: sample q of a window sums its forward pass as
+ *     x_q . W + sum over the window's earlier samples p of -(x_q . x_p) u_p,
+ * from the weights W as they were when the window began, where the pending step
+ * of sample p is W -= x_p (outer) u_p (u_p being the learning rate over the sample
+ * weight times its delta). That is the same number as x_q . (W after the steps of
+ * the samples before q), but for rounding. At the end of the window one sweep
+ * makes the window's steps, in the samples' order, and sums the next window's
+ * forward passes (from the updated weights) while each weight is in a register:
+ * one load and one store of each weight per FSGD_WIN samples instead of per
+ * sample, which on-line steps would otherwise be bound by. */
+
+/* One tile of that sweep: columns [j, j + n0 + n1) of every row, two vectors of
+ * n0 and n1 elements (`full`: both whole). XT holds the window's inputs
+ * transposed (XT[i * FSGD_WIN + p] is x_p[i]), U its np pending steps (rows of
+ * n_out); XTn and F (fwd): the next window's inputs, and their forward passes,
+ * written to F (FSGD_WIN rows of n_out). */
+FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
+                                      ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t j,
+                                      const T *XT, const T *U, ptrdiff_t np,
+                                      const T *XTn, T *F, ptrdiff_t n0, ptrdiff_t n1)
+{
+    const FN(fsgd_vec) zero = {0};
+    FN(fsgd_vec) f0[FSGD_WIN], f1[FSGD_WIN];
+    ptrdiff_t i, p, q;
+#pragma GCC unroll 8
+    for (q = 0; q < FSGD_WIN; q++)
+        f0[q] = f1[q] = zero;
+    for (i = 0; i < n_in; i++) {
+        T *w = W + i * n_out + j;
+        const T *xt = XT + i * FSGD_WIN;
+        FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
+        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        for (p = 0; p < np; p++) {
+            const T *u = U + p * n_out + j;
+            const T xp = xt[p];
+            w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
+            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
+        }
+        if (full) {
+            FN(fsgd_vstore)(w, w0);
+            FN(fsgd_vstore)(w + VLEN, w1);
+        } else {
+            FN(fsgd_vstore_n)(w, w0, n0);
+            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
+        }
+        if (fwd) {
+            const T *xn = XTn + i * FSGD_WIN;
+#pragma GCC unroll 8
+            for (q = 0; q < FSGD_WIN; q++) {
+                f0[q] += xn[q] * w0;
+                f1[q] += xn[q] * w1;
+            }
+        }
+    }
+    if (fwd) {
+#pragma GCC unroll 8
+        for (q = 0; q < FSGD_WIN; q++) {
+            T *fq = F + q * n_out + j;
+            if (full) {
+                FN(fsgd_vstore)(fq, f0[q]);
+                FN(fsgd_vstore)(fq + VLEN, f1[q]);
+            } else {
+                FN(fsgd_vstore_n)(fq, f0[q], n0);
+                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
+            }
+        }
+    }
+}
+
+FSGD_INLINE void FN(fsgd_window_sweep_body)(const int fwd, T *W, ptrdiff_t n_in,
+                                            ptrdiff_t n_out, const T *XT,
+                                            const T *U, ptrdiff_t np, const T *XTn,
+                                            T *F)
+{
+    ptrdiff_t j = 0, n;
+    for (; j + 2 * VLEN <= n_out; j += 2 * VLEN)
+        FN(fsgd_window_tile)(1, fwd, W, n_in, n_out, j, XT, U, np, XTn, F, VLEN,
+                             VLEN);
+    n = n_out - j;
+    if (n > 0)
+        FN(fsgd_window_tile)(0, fwd, W, n_in, n_out, j, XT, U, np, XTn, F,
+                             n < VLEN ? n : VLEN, n < VLEN ? 0 : n - VLEN);
+}
+
+/* The window's sweep of the first layer W (n_in, n_out): W[i] -= sum over p < np
+ * of XT[i * FSGD_WIN + p] * U[p], in that order; then, when XTn is not NULL,
+ * F[q] = sum over i of XTn[i * FSGD_WIN + q] * W[i] (updated) for q < FSGD_WIN. */
+static void FN(fsgd_window_sweep)(T *W, ptrdiff_t n_in, ptrdiff_t n_out,
+                                  const T *XT, const T *U, ptrdiff_t np,
+                                  const T *XTn, T *F)
+{
+    if (XTn != NULL)
+        FN(fsgd_window_sweep_body)(1, W, n_in, n_out, XT, U, np, XTn, F);
+    else
+        FN(fsgd_window_sweep_body)(0, W, n_in, n_out, XT, U, np, XTn, F);
+}
+
+/* The window's Gram matrix from its transposed inputs XT (nf rows of FSGD_WIN):
+ * G[p * FSGD_WIN + q] = x_p . x_q, a column of FSGD_WIN sums in one vector. */
+typedef T FN(fsgd_wvec) __attribute__((vector_size(FSGD_WIN * sizeof(T))));
+
+static void FN(fsgd_window_gram)(const T *XT, ptrdiff_t nf, T *G)
+{
+    FN(fsgd_wvec) g[FSGD_WIN], v;
+    ptrdiff_t i, p;
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        g[p] = (FN(fsgd_wvec)){0};
+    for (i = 0; i < nf; i++) {
+        memcpy(&v, XT + i * FSGD_WIN, sizeof v);
+#pragma GCC unroll 8
+        for (p = 0; p < FSGD_WIN; p++)
+            g[p] += XT[i * FSGD_WIN + p] * v;
+    }
+#pragma GCC unroll 8
+    for (p = 0; p < FSGD_WIN; p++)
+        memcpy(G + p * FSGD_WIN, &g[p], sizeof v);
+}
+
+/* Sample q's first-layer output within a window (see above):
+ * out = b + F[q] - sum over p < q of G[q * FSGD_WIN + p] U[p]. */
+FSGD_INLINE void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T *G,
+                                    ptrdiff_t q, const T *U, ptrdiff_t n_out)
+{
+    const T *fq = F + q * n_out, *gq = G + q * FSGD_WIN;
+    ptrdiff_t p, j, n;
+    for (j = 0; j < n_out; j += VLEN) {
+        n = n_out - j < VLEN ? n_out - j : VLEN;
+        FN(fsgd_vec) acc = FN(fsgd_vload_n)(b + j, n) + FN(fsgd_vload_n)(fq + j, n);
+        for (p = 0; p < q; p++)
+            acc -= gq[p] * FN(fsgd_vload_n)(U + p * n_out + j, n);
+        FN(fsgd_vstore_n)(out + j, acc, n);
+    }
+}
+
+/* ---- on-line plain SGD: a narrow last layer, transposed ---------------------------- */
+
+/* A last layer only a few units wide (a classifier's output) has rows shorter
+ * than two vectors: row by row, its sweeps would be mostly masked tails and
+ * horizontal sums. The windowed on-line kernel keeps a transposed copy WT
+ * (n_out rows of n_in) for the length of a call instead, whose rows are long. */
+
+/* out[j] = b[j] + WT[j] . h for j < n_out. */
+FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
+                              ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < n_out; j++) {
+        const T *w = WT + j * n_in;
+        FN(fsgd_vec) a0 = {0}, a1 = {0};
+        for (i = 0; i + 2 * VLEN <= n_in; i += 2 * VLEN) {
+            a0 += FN(fsgd_vload)(w + i) * FN(fsgd_vload)(h + i);
+            a1 += FN(fsgd_vload)(w + i + VLEN) * FN(fsgd_vload)(h + i + VLEN);
+        }
+        for (; i < n_in; i += VLEN) {
+            const ptrdiff_t n = n_in - i < VLEN ? n_in - i : VLEN;
+            a0 += FN(fsgd_vload_n)(w + i, n) * FN(fsgd_vload_n)(h + i, n);
+        }
+        out[j] = b[j] + FN(fsgd_hsum)(a0 + a1);
+    }
+}
+
+/* One tile of fsgd_tsweep: columns [i0, i0 + FSGD_TILE VLEN) of WT, as n0..n3
+ * elements of FSGD_TILE vectors (`full`: all whole, no masks). */
+#define FSGD_TLD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
+#define FSGD_TST(p, v, n)                                                            \
+    do {                                                                             \
+        if (full)                                                                    \
+            FN(fsgd_vstore)((p), (v));                                               \
+        else                                                                         \
+            FN(fsgd_vstore_n)((p), (v), (n));                                        \
+    } while (0)
+
+FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T *h,
+                                      T *d_in, ptrdiff_t n_in, ptrdiff_t n_out,
+                                      T s, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1,
+                                      ptrdiff_t n2, ptrdiff_t n3)
+{
+    const FN(fsgd_vec) zero = {0};
+    const FN(fsgd_vec) h0 = FSGD_TLD(h + i0, n0);
+    const FN(fsgd_vec) h1 = FSGD_TLD(h + i0 + VLEN, n1);
+    const FN(fsgd_vec) h2 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 2 * VLEN, n2) : zero;
+    const FN(fsgd_vec) h3 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 3 * VLEN, n3) : zero;
+    FN(fsgd_vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    ptrdiff_t j;
+    for (j = 0; j < n_out; j++) {
+        T *w = WT + j * n_in + i0;
+        const T dj = d[j], uj = s * d[j];
+        FN(fsgd_vec) w0 = FSGD_TLD(w, n0);
+        FN(fsgd_vec) w1 = FSGD_TLD(w + VLEN, n1);
+        a0 += dj * w0;
+        a1 += dj * w1;
+        FSGD_TST(w, w0 - uj * h0, n0);
+        FSGD_TST(w + VLEN, w1 - uj * h1, n1);
+        if (FSGD_TILE > 2) {
+            FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
+            FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
+            a2 += dj * w2;
+            a3 += dj * w3;
+            FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
+            FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+        }
+    }
+    FSGD_TST(d_in + i0, a0, n0);
+    FSGD_TST(d_in + i0 + VLEN, a1, n1);
+    if (FSGD_TILE > 2) {
+        FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
+        FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+    }
+}
+
+#undef FSGD_TLD
+#undef FSGD_TST
+
+/* Backward through the transposed layer and its plain SGD step, in one sweep:
+ * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
+ * WT[j] -= (s d[j]) h (s: the learning rate over the sample weight). */
+FSGD_INLINE void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
+                            ptrdiff_t n_in, ptrdiff_t n_out, T s)
+{
+    ptrdiff_t i0, n, n0, n1, n2, n3;
+    for (i0 = 0; i0 + FSGD_TILE * VLEN <= n_in; i0 += FSGD_TILE * VLEN)
+        FN(fsgd_tsweep_tile)(1, WT, d, h, d_in, n_in, n_out, s, i0, VLEN, VLEN, VLEN,
+                             VLEN);
+    if (i0 < n_in) {
+        n = n_in - i0;
+        n0 = n < VLEN ? n : VLEN;
+        n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
+        n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
+        n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
+        FN(fsgd_tsweep_tile)(0, WT, d, h, d_in, n_in, n_out, s, i0, n0, n1, n2, n3);
+    }
+}
+
+/* dst (cols, rows) = the transpose of src (rows, cols), both row-major. */
+static void FN(fsgd_transpose)(T *restrict dst, const T *restrict src,
+                               ptrdiff_t rows, ptrdiff_t cols)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            dst[j * rows + i] = src[i * cols + j];
+}
+
+
+/* ---- on-line plain SGD, one hidden layer: a sample's whole step ------------------ */
+
+/* Sample q of a window (see fsgd_window_sweep) through a network of one hidden
+ * layer (u1 units) whose output layer (K units) is kept transposed in WT: its
+ * forward pass, loss and output delta, then, when its weight w > 0, the output
+ * layer's step, both intercepts' steps and its pending first-layer step
+ * U[q] = (lr / w) delta_1 (zero when w is not > 0). Returns the sample's loss
+ * times w, as loss_and_output_delta sums it.
+ * One function, so that the short steps of a sample follow one another without
+ * calls in between. */
+static double FN(fsgd_online_step2)(T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t K,
+                                    int hidden, int output, T *b0, T *b1, T *WT,
+                                    const T *F, const T *G, T *U, ptrdiff_t q,
+                                    const T *y, T w, T lr)
+{
+    T *h = acts, *out = acts + u1, *d1 = deltas, *d2 = deltas + u1;
+    T *u = U + q * u1;
+    T inv_sw, s;
+    double loss;
+    ptrdiff_t j;
+    FN(fsgd_window_forward)(h, b0, F, G, q, U, u1);
+    FN(fsgd_activate)(h, 1, u1, hidden);
+    FN(fsgd_tforward)(out, b1, WT, h, u1, K);
+    FN(fsgd_activate)(out, 1, K, output);
+    loss = w * FN(fsgd_row_loss)(out, y, K, output);
+    if (!(w > 0)) { /* zero weight: no gradient, no step */
+        memset(u, 0, u1 * sizeof(T));
+        return loss;
+    }
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        d2[j] = (out[j] - y[j]) * w;
+    inv_sw = 1 / w;
+    s = lr * inv_sw;
+    FN(fsgd_tsweep)(WT, d2, h, d1, u1, K, s);
+    FN(fsgd_backprop_activation)(d1, h, u1, hidden);
+#pragma omp simd
+    for (j = 0; j < K; j++)
+        b1[j] = b1[j] - lr * (inv_sw * d2[j]);
+#pragma omp simd
+    for (j = 0; j < u1; j++) {
+        b0[j] = b0[j] - lr * (inv_sw * d1[j]);
+        u[j] = s * d1[j];
+    }
+    return loss;
+}
