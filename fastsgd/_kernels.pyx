@@ -1392,7 +1392,9 @@ cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
     ``"minibatch"``
         Batch size > 1: gemm over chunks of rows (``minibatch_epoch``). Within
         it, a dense batch that fits one chunk sums and steps layer 0's gradient
-        a block at a time (``apply_update``).
+        a block at a time (``apply_update``): in registers on a 32-register
+        instruction set (but for Adam), by gemm a block of rows at a time
+        otherwise.
 
     ``forced`` names one of these to run instead (the tests compare the paths,
     the benchmark times the per-sample sweep); it must be able to run the call.
