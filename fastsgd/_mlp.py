@@ -28,7 +28,7 @@ from fastsgd._early_stopping import EarlyStopping
 from fastsgd._epoch_loop import EpochLoop, FitTasks, TrainingSet
 from fastsgd._fit_state import FitState
 from fastsgd._kernels import TrainingData
-from fastsgd._monitor import Monitor, check_scoring_param, hold_out, validation_set
+from fastsgd._monitor import Monitor, hold_out, scoring_metrics, validation_set
 from fastsgd._optimizer import Optimizer
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
@@ -120,7 +120,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             StrOptions({"auto", "full"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "scoring": [None, str, callable],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "plateau"})
+        ],
+        "scoring": [None, str, callable, list, tuple, dict],
         "restore_best_weights": ["boolean"],
         "callbacks": [None, list, tuple],
     }
@@ -233,7 +236,7 @@ n_outputs), default=None
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
             hidden = self._hidden_layer_sizes()
-            check_scoring_param(self.scoring)
+            scoring_metrics(self.scoring)
             self._check_callbacks()
             first_pass = not hasattr(self, "coefs_") or (
                 not self.warm_start and not incremental
@@ -750,16 +753,24 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         over the whole training set (its gradient is summed over row chunks, so
         memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
         fastest path (scikit-learn's slowest).
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau"}, \
+default="constant"
         Learning-rate schedule for ``solver="sgd"`` (Adam keeps
-        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        ``learning_rate_init``, except under "plateau"). "constant" keeps
+        ``learning_rate_init``.
         "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
         after each epoch. "adaptive" keeps it until the monitored value (see
         ``n_iter_no_change``) fails to improve for more than
         ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
         1e-6 or less. In fastsgd the monitored value is the one early stopping
         watches: the ``scoring`` metric on the validation set when there is
-        one, the training loss otherwise.
+        one, the training loss otherwise. fastsgd adds "plateau", for "sgd" and
+        "adam": scikit-learn's adaptive rule as its documentation states it,
+        on that same watched value: after two epochs in a row without an
+        improvement above ``tol`` the rate (Adam's ``learning_rate_init``) is
+        divided by 5, and training stops once it is 1e-6 or less; early
+        stopping's patience (``n_iter_no_change``) still applies. Each drop is
+        in ``history_`` (``lr_dropped``) and the verbose log.
     learning_rate_init : float, default=0.001
         The initial learning rate ("sgd" and "adam"), in scikit-learn's
         convention: the step applies to the mean gradient of a batch.
@@ -835,7 +846,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         which cannot know later chunks' class counts. Not in scikit-learn's
         MLP. Like sample weights, class weights cancel out of on-line steps
         (``batch_size=1``).
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, dict or None, default=None
         What early stopping monitors on the validation set, and what
         ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
         None is scikit-learn's choice, accuracy. "loss" is the validation log
@@ -845,7 +856,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         epoch. A callable ``scorer(estimator, X, y)`` is given the fitted
         estimator in its current state and the validation set as it was passed
         to ``fit`` (and ``sample_weight=`` when it takes that argument). Higher
-        is better, except for "loss". Not in scikit-learn's MLP.
+        is better, except for "loss". Several metrics, as ``GridSearchCV``
+        takes them: a list of scorer names or a dict of names to scorer names or
+        callables. Each is computed every epoch from the same forward pass and
+        recorded in ``history_`` as ``valid_<name>`` (a column of the verbose
+        table); the first one is watched. Not in scikit-learn's MLP.
     restore_best_weights : bool, default=True
         After a fit that monitored a validation set, keep the weights of the best
         epoch (``best_epoch_``), as scikit-learn does; False keeps the last
@@ -918,10 +933,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
         ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
         ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
-        is watched), ``learning_rate`` (the schedule's rate for that epoch;
-        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        is watched; with several ``scoring`` metrics also ``valid_<name>`` for
+        each), ``learning_rate`` (the schedule's rate for that epoch; Adam's
+        ``learning_rate_init``), ``seconds`` (the epoch's wall time,
         scoring included) and ``is_best`` (whether it improved on the best so
-        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        far); under ``learning_rate="plateau"`` also ``lr_dropped`` (whether
+        the rate was divided by 5 after that epoch).
+        ``pandas.DataFrame(history_)`` makes a table of it. Not in
         scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (the mean log loss, weighted by
@@ -1364,16 +1382,24 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         over the whole training set (its gradient is summed over row chunks, so
         memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
         fastest path (scikit-learn's slowest).
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau"}, \
+default="constant"
         Learning-rate schedule for ``solver="sgd"`` (Adam keeps
-        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        ``learning_rate_init``, except under "plateau"). "constant" keeps
+        ``learning_rate_init``.
         "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
         after each epoch. "adaptive" keeps it until the monitored value (see
         ``n_iter_no_change``) fails to improve for more than
         ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
         1e-6 or less. In fastsgd the monitored value is the one early stopping
         watches: the ``scoring`` metric on the validation set when there is
-        one, the training loss otherwise.
+        one, the training loss otherwise. fastsgd adds "plateau", for "sgd" and
+        "adam": scikit-learn's adaptive rule as its documentation states it,
+        on that same watched value: after two epochs in a row without an
+        improvement above ``tol`` the rate (Adam's ``learning_rate_init``) is
+        divided by 5, and training stops once it is 1e-6 or less; early
+        stopping's patience (``n_iter_no_change``) still applies. Each drop is
+        in ``history_`` (``lr_dropped``) and the verbose log.
     learning_rate_init : float, default=0.001
         The initial learning rate ("sgd" and "adam"), in scikit-learn's
         convention: the step applies to the mean gradient of a batch.
@@ -1441,7 +1467,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ``max_iter`` runs and the best one's weights are still kept.
     max_fun : int, default=15000
         The most loss evaluations L-BFGS may make ("lbfgs" only).
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, dict or None, default=None
         What early stopping monitors on the validation set, and what
         ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
         None is scikit-learn's choice, R². "loss" is the validation loss
@@ -1452,7 +1478,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ``scorer(estimator, X, y)`` is given the fitted estimator in its
         current state and the validation set as it was passed to ``fit`` (and
         ``sample_weight=`` when it takes that argument). Higher is better,
-        except for "loss". Not in scikit-learn's MLP.
+        except for "loss". Several metrics, as ``GridSearchCV`` takes them: a
+        list of scorer names or a dict of names to scorer names or callables.
+        Each is computed every epoch from the same forward pass and recorded in
+        ``history_`` as ``valid_<name>`` (a column of the verbose table); the
+        first one is watched. Not in scikit-learn's MLP.
     restore_best_weights : bool, default=True
         After a fit that monitored a validation set, keep the weights of the best
         epoch (``best_epoch_``), as scikit-learn does; False keeps the last
@@ -1521,10 +1551,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
         ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
         ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
-        is watched), ``learning_rate`` (the schedule's rate for that epoch;
-        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        is watched; with several ``scoring`` metrics also ``valid_<name>`` for
+        each), ``learning_rate`` (the schedule's rate for that epoch; Adam's
+        ``learning_rate_init``), ``seconds`` (the epoch's wall time,
         scoring included) and ``is_best`` (whether it improved on the best so
-        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        far); under ``learning_rate="plateau"`` also ``lr_dropped`` (whether
+        the rate was divided by 5 after that epoch).
+        ``pandas.DataFrame(history_)`` makes a table of it. Not in
         scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (``loss``, weighted by
