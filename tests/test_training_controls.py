@@ -1,14 +1,17 @@
 """Training controls (issue 14): several metrics an epoch, ``learning_rate="plateau"``,
 early stopping under ``partial_fit`` and ``fastsgd.callbacks.Checkpoint``."""
 
+import joblib
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from fastsgd import MLPClassifier, MLPRegressor, _network
+from fastsgd.callbacks import Checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +313,85 @@ def test_plateau_for_the_regressor_and_in_to_sklearn():
     sk = reg.to_sklearn()
     assert sk.learning_rate == "constant"
     np.testing.assert_allclose(sk.predict(X), reg.predict(X))
+
+
+# -- Checkpoint -----------------------------------------------------------------------
+
+
+def test_the_checkpoint_holds_the_best_model_and_warm_start_resumes_from_it(
+    data, tmp_path
+):
+    X, X_val, y, y_val = data
+    path = tmp_path / "best.joblib"
+    saves = []
+    checkpoint = Checkpoint(path)
+
+    def watch_saves(est, record):  # after the checkpoint, in the same list
+        if record["is_best"]:
+            saves.append(record["epoch"])
+
+    clf = model(scoring="f1", callbacks=[checkpoint, watch_saves]).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    assert len(clf.history_) > clf.best_epoch_  # it went past the best epoch
+    assert saves[-1] == checkpoint.saved_epoch_ == clf.best_epoch_
+    best = joblib.load(path)
+    np.testing.assert_array_equal(best.predict_proba(X_val), clf.predict_proba(X_val))
+    best_epoch = clf.best_epoch_
+    assert len(best.history_) == best_epoch
+    # warm_start goes on from the saved model: the same as going on from the
+    # restored model in memory.
+    more = dict(warm_start=True, max_iter=3, n_iter_no_change=100, callbacks=None)
+    resumed = best.set_params(**more).fit(X, y, X_val=X_val, y_val=y_val)
+    again = clf.set_params(**more).fit(X, y, X_val=X_val, y_val=y_val)
+    assert resumed.n_iter_ == again.n_iter_ == 3
+    assert resumed.history_[-1]["epoch"] == best_epoch + 3
+    for a, b in zip(resumed.coefs_, again.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_checkpoint_file_after_a_regressor_fit(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 4))
+    y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=200)
+    path = tmp_path / "reg.joblib"
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate_init=0.01,
+        max_iter=15,
+        random_state=0,
+        callbacks=[Checkpoint(path)],
+    ).fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:])
+    np.testing.assert_array_equal(joblib.load(path).predict(X), reg.predict(X))
+
+
+def test_a_failed_write_leaves_the_previous_checkpoint_intact(
+    data, tmp_path, monkeypatch
+):
+    X, X_val, y, y_val = data
+    path = tmp_path / "best.joblib"
+    checkpoint = Checkpoint(path)
+    clf = model(max_iter=2, callbacks=[checkpoint]).fit(X, y, X_val=X_val, y_val=y_val)
+    before = path.read_bytes()
+    real_dump = joblib.dump
+
+    def dump_then_fail(value, file, *args, **kwargs):
+        real_dump(value, file, *args, **kwargs)  # a whole (new) model is written...
+        file.truncate(10)  # ...then cut short, as by a full disk
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("fastsgd.callbacks.joblib.dump", dump_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        clf.set_params(warm_start=True).fit(X, y, X_val=X_val, y_val=y_val)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.joblib"]
+    joblib.load(path).predict(X_val)
+
+
+def test_checkpoint_repr_and_clone(tmp_path):
+    checkpoint = Checkpoint("models/best.joblib")
+    assert repr(checkpoint) == "Checkpoint('models/best.joblib')"
+    clf = model(callbacks=[checkpoint])
+    assert "Checkpoint('models/best.joblib')" in repr(clf)
+    assert repr(clone(clf).callbacks[0]) == repr(checkpoint)
