@@ -266,6 +266,7 @@ class EpochLoop:
                 if training.rows is None
                 else np.sort(training.rows).astype(np.intp, copy=False)
             )
+        self.reached_max_iter = False
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
         self.x_max = training.data.max_abs()
@@ -357,8 +358,14 @@ class EpochLoop:
 
     def _restore_best(self):
         """Put the best epoch's weights back if a validation set is watched and
-        ``restore_best_weights`` is set; returns whether it did."""
-        if self.monitor is None or not self.est.restore_best_weights:
+        ``restore_best_weights`` is set, at the end of a ``fit`` (``partial_fit``
+        goes on from its last weights: see ``restore_best_epoch``); returns
+        whether it did."""
+        if (
+            self.monitor is None
+            or self.incremental
+            or not self.est.restore_best_weights
+        ):
             return False
         np.copyto(self.params, self.state.best_params)
         return True
@@ -500,6 +507,7 @@ class EpochLoop:
                 ConvergenceWarning,
                 stacklevel=6,
             )
+            self.reached_max_iter = True
             return f"reached max_iter={est.max_iter}"
         return None
 
@@ -518,6 +526,7 @@ class EpochLoop:
         says whether the best epoch's weights were put back."""
         state = self.state
         state.publish(self.est)
+        self.est.stop_training_ = reason is not None and not self.reached_max_iter
         kept = self._kept_weights() if restored else "the weights of the last epoch"
         if reason == "interrupted":
             warnings.warn(

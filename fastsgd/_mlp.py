@@ -579,6 +579,69 @@ n_outputs), default=None
         """
         return self._predict_from_output(self._forward(X))
 
+    def restore_best_epoch(self):
+        """Put the weights of the best epoch (``best_epoch_``) back.
+
+        ``fit`` does this itself at its end (``restore_best_weights=True``); a
+        loop of ``partial_fit`` calls given a validation set (``X_val``,
+        ``y_val``) calls it once it stops, to keep the best call's weights
+        rather than the last. The weights are written in place (``coefs_`` and
+        ``intercepts_`` stay views into the same buffer); the rest of the
+        model (``history_``, the optimizer's state) is left as it is, so
+        training can go on from the best weights.
+
+        Returns
+        -------
+        object
+            The estimator itself, with the best epoch's weights.
+
+        Raises
+        ------
+        ValueError
+            When no validation set was watched (then no best weights are kept).
+
+        See Also
+        --------
+        partial_fit : One epoch, scored on a validation set when one is given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.model_selection import train_test_split
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> X, X_val, y, y_val = train_test_split(X, y, stratify=y, random_state=0)
+        >>> clf = MLPClassifier((8,), solver="sgd", learning_rate_init=0.05,
+        ...                     scoring="f1_macro", n_iter_no_change=3,
+        ...                     random_state=0)
+        >>> for chunk in range(100):
+        ...     rows = slice(chunk % 4 * 28, chunk % 4 * 28 + 28)
+        ...     clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2],
+        ...                           X_val=X_val, y_val=y_val)
+        ...     if clf.stop_training_:
+        ...         break
+        >>> clf.stop_training_, clf.best_epoch_ < len(clf.history_)
+        (True, True)
+        >>> clf = clf.restore_best_epoch()
+        >>> from sklearn.metrics import f1_score
+        >>> f1 = f1_score(y_val, clf.predict(X_val), average="macro")
+        >>> f1 == clf.best_validation_score_
+        True
+        """
+        check_is_fitted(self)
+        watched = getattr(self, "_monitoring", None)
+        if not isinstance(watched, tuple) or self.best_epoch_ is None:
+            raise ValueError(
+                "No best weights to restore: they are kept only while a validation "
+                "set is watched (fit with X_val or early_stopping=True, partial_fit "
+                "with X_val and y_val) and once an epoch has been scored."
+            )
+        np.copyto(self._flat_params(), self._best_params)
+        return self
+
     # -- scikit-learn glue ------------------------------------------------------------
 
     def _check_solver(self):
@@ -952,6 +1015,13 @@ default="constant"
         validation set with ``restore_best_weights=True``. None when no epoch
         improved on the start or the solver is "lbfgs". Not in scikit-learn's
         MLP.
+    stop_training_ : bool
+        Whether the last ``fit`` or ``partial_fit`` call ("sgd", "adam") ended
+        on a stopping rule: the patience ran out (``n_iter_no_change``), the
+        "plateau" rate fell to 1e-6, a callback returned True, training diverged
+        or was interrupted (not when ``fit`` reached ``max_iter``). A loop of
+        ``partial_fit`` calls stops when it is True, then calls
+        ``restore_best_epoch``. Not in scikit-learn's MLP.
 
     See Also
     --------
@@ -1181,7 +1251,16 @@ default="constant"
         return output
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        classes=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Update the model with a single epoch over the given data.
 
         For data that comes in chunks (a memory map, a stream, a dask array):
@@ -1193,8 +1272,13 @@ default="constant"
         straddle chunks; ``shuffle=True`` shuffles within each chunk.
 
         Each call adds a record to ``history_`` and calls ``callbacks`` (without
-        their ``on_train_begin``/``on_train_end``); the training loss is
-        monitored as by ``fit`` without a validation set. Only for
+        their ``on_train_begin``/``on_train_end``). Given ``X_val`` and
+        ``y_val`` (pass the same set on every call), the call scores them as
+        ``fit`` scores each epoch (``scoring``), keeps the best call's weights
+        and counts the patience (``n_iter_no_change``, ``tol``); otherwise the
+        training loss is watched. ``stop_training_`` tells the calling loop when
+        to stop, and ``restore_best_epoch`` puts the best weights back at the
+        end. Only for
         ``solver="sgd"`` and ``"adam"``, and not with ``early_stopping=True``.
 
         Parameters
@@ -1210,6 +1294,14 @@ default="constant"
             Every class across all calls; required on the first call (it sets
             ``classes_``), ignored on later ones. A ``class_weight`` dict is
             applied over these classes; ``class_weight="balanced"`` is refused.
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+n_features), default=None
+            Validation data to score after this call's epoch, as for ``fit``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, \
+n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples, as for ``fit``.
 
         Returns
         -------
@@ -1219,6 +1311,7 @@ default="constant"
         See Also
         --------
         fit : Train for up to ``max_iter`` epochs, with early stopping.
+        restore_best_epoch : Put the best call's weights back.
 
         Examples
         --------
@@ -1247,7 +1340,9 @@ default="constant"
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight, None, None, None, incremental=True)
+        return self._fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, incremental=True
+        )
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -1570,6 +1665,13 @@ default="constant"
         validation set with ``restore_best_weights=True``. None when no epoch
         improved on the start or the solver is "lbfgs". Not in scikit-learn's
         MLP.
+    stop_training_ : bool
+        Whether the last ``fit`` or ``partial_fit`` call ("sgd", "adam") ended
+        on a stopping rule: the patience ran out (``n_iter_no_change``), the
+        "plateau" rate fell to 1e-6, a callback returned True, training diverged
+        or was interrupted (not when ``fit`` reached ``max_iter``). A loop of
+        ``partial_fit`` calls stops when it is True, then calls
+        ``restore_best_epoch``. Not in scikit-learn's MLP.
 
     See Also
     --------
@@ -1736,7 +1838,9 @@ default="constant"
         return output.ravel() if output.shape[1] == 1 else output
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None
+    ):
         """Update the model with a single epoch over the given data.
 
         For data that comes in chunks (a memory map, a stream, a dask array):
@@ -1748,8 +1852,13 @@ default="constant"
         straddle chunks; ``shuffle=True`` shuffles within each chunk.
 
         Each call adds a record to ``history_`` and calls ``callbacks`` (without
-        their ``on_train_begin``/``on_train_end``); the training loss is
-        monitored as by ``fit`` without a validation set. Only for
+        their ``on_train_begin``/``on_train_end``). Given ``X_val`` and
+        ``y_val`` (pass the same set on every call), the call scores them as
+        ``fit`` scores each epoch (``scoring``), keeps the best call's weights
+        and counts the patience (``n_iter_no_change``, ``tol``); otherwise the
+        training loss is watched. ``stop_training_`` tells the calling loop when
+        to stop, and ``restore_best_epoch`` puts the best weights back at the
+        end. Only for
         ``solver="sgd"`` and ``"adam"`` (scikit-learn's regressor also offers it
         for "lbfgs", as a full fit), and not with ``early_stopping=True``.
 
@@ -1761,6 +1870,14 @@ default="constant"
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples, as for ``fit``.
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+n_features), default=None
+            Validation data to score after this call's epoch, as for ``fit``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, \
+n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples, as for ``fit``.
 
         Returns
         -------
@@ -1770,6 +1887,7 @@ default="constant"
         See Also
         --------
         fit : Train for up to ``max_iter`` epochs, with early stopping.
+        restore_best_epoch : Put the best call's weights back.
 
         Examples
         --------
@@ -1789,4 +1907,6 @@ default="constant"
         True
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight, None, None, None, incremental=True)
+        return self._fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, incremental=True
+        )

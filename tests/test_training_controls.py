@@ -247,7 +247,7 @@ def test_plateau_stops_once_the_rate_is_below_1e_6(data, capsys):
     assert "learning rate 1e-05 -> 2e-06" in out
     assert "Stopped after epoch 7: valid_flat did not improve" in out
     assert "learning rate at 4e-07 (1e-6 or less)" in out
-    assert clf.stop_training_ if hasattr(clf, "stop_training_") else True
+    assert clf.stop_training_
 
 
 def test_plateau_under_adam_divides_the_rate_adams_step_uses(data):
@@ -395,3 +395,89 @@ def test_checkpoint_repr_and_clone(tmp_path):
     clf = model(callbacks=[checkpoint])
     assert "Checkpoint('models/best.joblib')" in repr(clf)
     assert repr(clone(clf).callbacks[0]) == repr(checkpoint)
+
+
+# -- early stopping under partial_fit -------------------------------------------------
+
+
+def patience_rule(values, tol, n_iter_no_change):
+    """The 1-based call after which scikit-learn's no-improvement rule stops."""
+    best, count = -np.inf, 0
+    for call, value in enumerate(values, 1):
+        count = count + 1 if value < best + tol else 0
+        best = max(best, value)
+        if count > n_iter_no_change:
+            return call
+    return None
+
+
+def test_partial_fit_with_a_validation_set_tracks_the_best_call_and_stops(
+    data, tmp_path
+):
+    X, X_val, y, y_val = data
+    path = tmp_path / "stream.joblib"
+    clf = model(scoring=["f1", "accuracy"], n_iter_no_change=3,
+                callbacks=[Checkpoint(path)])  # fmt: skip
+    chunks = np.array_split(np.arange(len(y)), 7)
+    outputs, flags = [], []
+    for call in range(70):
+        rows = chunks[call % 7]
+        clf.partial_fit(X[rows], y[rows], classes=[0, 1], X_val=X_val, y_val=y_val)
+        outputs.append(clf.predict_proba(X_val))
+        flags.append(clf.stop_training_)
+        if clf.stop_training_:
+            break
+    scores = [r["valid_score"] for r in clf.history_]
+    assert len(scores) == len(flags)
+    for record, proba in zip(clf.history_, outputs, strict=True):
+        predicted = clf.classes_[proba.argmax(axis=1)]
+        assert record["valid_f1"] == get_scorer("f1")._score_func(y_val, predicted)
+        assert record["valid_score"] == record["valid_f1"]
+        assert "valid_accuracy" in record
+    stop = patience_rule(scores, clf.tol, 3)
+    assert stop is not None and flags == [False] * (stop - 1) + [True]
+    best = int(np.argmax(scores)) + 1
+    assert clf.best_epoch_ == best
+    # partial_fit keeps the last call's weights until asked
+    np.testing.assert_array_equal(clf.predict_proba(X_val), outputs[-1])
+    assert clf.restore_best_epoch() is clf
+    np.testing.assert_array_equal(clf.predict_proba(X_val), outputs[best - 1])
+    np.testing.assert_array_equal(
+        joblib.load(path).predict_proba(X_val), outputs[best - 1]
+    )
+
+
+def test_partial_fit_with_a_validation_set_for_the_regressor():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 4))
+    y = X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=300)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd",
+                       learning_rate_init=0.01, random_state=0)  # fmt: skip
+    outputs = []
+    for chunk in np.array_split(np.arange(200), 5) * 2:
+        reg.partial_fit(X[chunk], y[chunk], X_val=X[200:], y_val=y[200:])
+        outputs.append(reg.predict(X[200:]))
+    assert len(reg.history_) == 10
+    r2 = [r["valid_score"] for r in reg.history_]
+    assert r2 == pytest.approx(
+        [get_scorer("r2")._score_func(y[200:], out) for out in outputs], rel=1e-12
+    )
+    assert reg.best_epoch_ == int(np.argmax(r2)) + 1
+    reg.restore_best_epoch()
+    np.testing.assert_array_equal(reg.predict(X[200:]), outputs[reg.best_epoch_ - 1])
+
+
+def test_restore_best_epoch_needs_a_watched_validation_set(data):
+    X, X_val, y, y_val = data
+    clf = model().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="No best weights to restore"):
+        clf.restore_best_epoch()
+    with pytest.raises(ValueError, match="X_val needs y_val"):
+        clf.partial_fit(X, y, X_val=X_val)
+
+
+def test_fit_sets_stop_training_only_on_a_stopping_rule(data):
+    X, X_val, y, y_val = data
+    assert model(max_iter=3).fit(X, y, X_val=X_val, y_val=y_val).stop_training_ is False
+    stopped = model(n_iter_no_change=1).fit(X, y, X_val=X_val, y_val=y_val)
+    assert len(stopped.history_) < 30 and stopped.stop_training_ is True
