@@ -82,6 +82,10 @@ class EarlyStopping:
         state.best_epoch_ = epoch
         return True
 
+    def improved(self, state):
+        """Whether the last ``update`` improved by more than ``tol``."""
+        return state.no_improvement_count == 0
+
     def stalled(self, state):
         return state.no_improvement_count > self.n_iter_no_change
 

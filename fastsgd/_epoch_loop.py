@@ -133,19 +133,29 @@ def _fixed_width(value):
 
 
 class EpochLog:
-    """The ``verbose`` table: one aligned row per epoch, then why training stopped."""
+    """The ``verbose`` table: one aligned row per epoch, read from its ``history_``
+    record, then why training stopped.
 
-    def __init__(self, metric, has_validation, enabled):
+    Parameters
+    ----------
+    columns : list of (str, str)
+        The validation columns: (header, key in the record); empty without a
+        validation set.
+    watched : str
+        The header of the watched column, marked ``*`` on a new best.
+    enabled : bool
+    """
+
+    def __init__(self, columns, watched, enabled):
         self.enabled = enabled
-        self.has_validation = has_validation
-        self.metric = metric  # None, "loss", or a score's name
-        columns = [("epoch", 5), ("train_loss", 10)]
-        if has_validation:
-            columns.append(("valid_loss", 10))
-            if metric != "loss":
-                columns.append((f"valid_{metric}", max(10, len(metric) + 6)))
-        columns += [("lr", 9), ("seconds", 7)]
-        self.columns = columns
+        self.watched = watched
+        self.columns = [
+            ("epoch", "epoch", 5),
+            ("train_loss", "train_loss", 10),
+            *((header, key, max(10, len(header))) for header, key in columns),
+            ("lr", "learning_rate", 9),
+            ("seconds", "seconds", 7),
+        ]
         self._header_printed = False
 
     def _print(self, line):
@@ -157,30 +167,22 @@ class EpochLog:
             return
         if not self._header_printed:
             self._print(
-                "  ".join(f"{name:>{w}}  " for name, w in self.columns).rstrip()
+                "  ".join(f"{name:>{w}}  " for name, _, w in self.columns).rstrip()
             )
             self._header_printed = True
-        marked = (
-            "valid_loss"
-            if self.metric == "loss"
-            else f"valid_{self.metric}"
-            if self.has_validation
-            else "train_loss"
-        )
-        values = {
-            "epoch": f"{record['epoch']:d}",
-            "train_loss": _fixed_width(record["train_loss"]),
-            "valid_loss": _fixed_width(record.get("valid_loss", float("nan"))),
-            f"valid_{self.metric}": _fixed_width(
-                record.get("valid_score", float("nan"))
-            ),
-            "lr": f"{record['learning_rate']:.3g}",
-            "seconds": f"{record['seconds']:.3f}",
-        }
         cells = []
-        for name, width in self.columns:
-            mark = " *" if name == marked and record["is_best"] else "  "
-            cells.append(f"{values[name]:>{width}}{mark}")
+        for header, key, width in self.columns:
+            value = record[key]
+            if key == "epoch":
+                text = f"{value:d}"
+            elif key == "learning_rate":
+                text = f"{value:.3g}"
+            elif key == "seconds":
+                text = f"{value:.3f}"
+            else:
+                text = _fixed_width(value)
+            mark = " *" if header == self.watched and record["is_best"] else "  "
+            cells.append(f"{text:>{width}}{mark}")
         self._print("  ".join(cells).rstrip())
 
     def note(self, text):
@@ -264,12 +266,13 @@ class EpochLoop:
                 if training.rows is None
                 else np.sort(training.rows).astype(np.intp, copy=False)
             )
+        self.reached_max_iter = False
         callbacks = estimator.callbacks
         self.callbacks = list(callbacks) if callbacks is not None else []
         self.x_max = training.data.max_abs()
         self.log = EpochLog(
-            monitor.name if monitor is not None else None,
-            monitor is not None,
+            monitor.columns if monitor is not None else [],
+            early_stopping.watched,
             bool(estimator.verbose),
         )
 
@@ -355,8 +358,14 @@ class EpochLoop:
 
     def _restore_best(self):
         """Put the best epoch's weights back if a validation set is watched and
-        ``restore_best_weights`` is set; returns whether it did."""
-        if self.monitor is None or not self.est.restore_best_weights:
+        ``restore_best_weights`` is set, at the end of a ``fit`` (``partial_fit``
+        goes on from its last weights: see ``restore_best_epoch``); returns
+        whether it did."""
+        if (
+            self.monitor is None
+            or self.incremental
+            or not self.est.restore_best_weights
+        ):
             return False
         np.copyto(self.params, self.state.best_params)
         return True
@@ -441,14 +450,11 @@ class EpochLoop:
         state.loss_curve_.append(train_loss)
         record = {"epoch": epoch, "train_loss": train_loss}
         if self.monitor is not None:
-            valid_loss, valid_score = (
-                self.monitor.evaluate(self.params)
-                if divergence is None
-                else (math.nan, math.nan)
+            record.update(
+                self.monitor.evaluate(self.params if divergence is None else None)
             )
-            record["valid_loss"] = valid_loss
-            record["valid_score"] = valid_score
-            state.validation_loss_curve_.append(valid_loss)
+            valid_score = record["valid_score"]
+            state.validation_loss_curve_.append(record["valid_loss"])
             state.validation_scores_.append(valid_score)
             is_best = self.early_stopping.update(state, valid_score, epoch)
             if is_best:
@@ -456,11 +462,18 @@ class EpochLoop:
                 np.copyto(state.best_params, self.params)
         else:
             is_best = self.early_stopping.update(state, train_loss, epoch)
+        plateau = None
+        if divergence is None:
+            plateau = self.optimizer.plateau(self.early_stopping.improved(state))
         record["learning_rate"] = lr
+        if self.optimizer.lr_schedule == "plateau":
+            record["lr_dropped"] = plateau == "dropped"
         record["seconds"] = time.perf_counter() - start
         record["is_best"] = is_best
         state.history_.append(record)
         self.log.row(record)
+        if plateau == "dropped":
+            self.log.note(self._plateau_message(lr, plateau))
 
         self.optimizer.iteration_ends(state.t_)
         state.publish(est)
@@ -483,6 +496,8 @@ class EpochLoop:
                 return message + (f" ({action})" if action else "")
             self.log.note(f"{message}: {action}")
             state.no_improvement_count = 0
+        if plateau == "stop":
+            return self._plateau_message(lr, plateau)
         if sigint["interrupted"]:
             return "interrupted"
         if state.n_iter_ == est.max_iter and not self.incremental:
@@ -492,14 +507,26 @@ class EpochLoop:
                 ConvergenceWarning,
                 stacklevel=6,
             )
+            self.reached_max_iter = True
             return f"reached max_iter={est.max_iter}"
         return None
+
+    def _plateau_message(self, lr, plateau):
+        text = (
+            f"{self.early_stopping.watched} did not improve by more than "
+            f"tol={self.early_stopping.tol:g} for 2 epochs"
+        )
+        if plateau == "stop":
+            return f"{text} with the learning rate at {lr:g} (1e-6 or less)"
+        new = self.optimizer.epoch_learning_rate
+        return f"  plateau: {text}: learning rate {lr:g} -> {new:g}"
 
     def _finish(self, reason, restored):
         """Warn about an interruption and log why training stopped; ``restored``
         says whether the best epoch's weights were put back."""
         state = self.state
         state.publish(self.est)
+        self.est.stop_training_ = reason is not None and not self.reached_max_iter
         kept = self._kept_weights() if restored else "the weights of the last epoch"
         if reason == "interrupted":
             warnings.warn(

@@ -29,6 +29,9 @@ _PUBLISHED = {
     "history_": "history_",
 }
 
+# The optimizer's counters and rates that move between epochs.
+_SCHEDULE = ("t", "learning_rate", "learning_rate_init", "plateau_count")
+
 
 class FitState:
     """The state one stochastic fit advances, with snapshot and rollback.
@@ -99,7 +102,9 @@ class FitState:
             for name in _PUBLISHED
             if isinstance(value := getattr(self, name), list)
         }
-        self._saved["optimizer"] = (self.optimizer.t, self.optimizer.learning_rate)
+        self._saved["optimizer"] = {
+            name: getattr(self.optimizer, name) for name in _SCHEDULE
+        }
         self._best_saved = False
 
     def save_best_weights(self):
@@ -116,7 +121,8 @@ class FitState:
             setattr(self, name, value)
         for name, length in self._saved["lengths"].items():
             del getattr(self, name)[length:]
-        self.optimizer.t, self.optimizer.learning_rate = self._saved["optimizer"]
+        for name, value in self._saved["optimizer"].items():
+            setattr(self.optimizer, name, value)
         if self._best_saved:
             np.copyto(self.best_params, self._best_copy)
 

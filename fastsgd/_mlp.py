@@ -28,7 +28,7 @@ from fastsgd._early_stopping import EarlyStopping
 from fastsgd._epoch_loop import EpochLoop, FitTasks, TrainingSet
 from fastsgd._fit_state import FitState
 from fastsgd._kernels import TrainingData
-from fastsgd._monitor import Monitor, check_scoring_param, hold_out, validation_set
+from fastsgd._monitor import Monitor, hold_out, scoring_metrics, validation_set
 from fastsgd._optimizer import Optimizer
 from fastsgd._sklearn_compat import (
     CallbackSupportMixin,
@@ -120,7 +120,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator):
             StrOptions({"auto", "full"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "scoring": [None, str, callable],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "plateau"})
+        ],
+        "scoring": [None, str, callable, list, tuple, dict],
         "restore_best_weights": ["boolean"],
         "callbacks": [None, list, tuple],
     }
@@ -233,7 +236,7 @@ n_outputs), default=None
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
             hidden = self._hidden_layer_sizes()
-            check_scoring_param(self.scoring)
+            scoring_metrics(self.scoring)
             self._check_callbacks()
             first_pass = not hasattr(self, "coefs_") or (
                 not self.warm_start and not incremental
@@ -576,6 +579,69 @@ n_outputs), default=None
         """
         return self._predict_from_output(self._forward(X))
 
+    def restore_best_epoch(self):
+        """Put the weights of the best epoch (``best_epoch_``) back.
+
+        ``fit`` does this itself at its end (``restore_best_weights=True``); a
+        loop of ``partial_fit`` calls given a validation set (``X_val``,
+        ``y_val``) calls it once it stops, to keep the best call's weights
+        rather than the last. The weights are written in place (``coefs_`` and
+        ``intercepts_`` stay views into the same buffer); the rest of the
+        model (``history_``, the optimizer's state) is left as it is, so
+        training can go on from the best weights.
+
+        Returns
+        -------
+        object
+            The estimator itself, with the best epoch's weights.
+
+        Raises
+        ------
+        ValueError
+            When no validation set was watched (then no best weights are kept).
+
+        See Also
+        --------
+        partial_fit : One epoch, scored on a validation set when one is given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.model_selection import train_test_split
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from fastsgd import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> X = StandardScaler().fit_transform(X)
+        >>> X, X_val, y, y_val = train_test_split(X, y, stratify=y, random_state=0)
+        >>> clf = MLPClassifier((8,), solver="sgd", learning_rate_init=0.05,
+        ...                     scoring="f1_macro", n_iter_no_change=3,
+        ...                     random_state=0)
+        >>> for chunk in range(100):
+        ...     rows = slice(chunk % 4 * 28, chunk % 4 * 28 + 28)
+        ...     clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2],
+        ...                           X_val=X_val, y_val=y_val)
+        ...     if clf.stop_training_:
+        ...         break
+        >>> clf.stop_training_, clf.best_epoch_ < len(clf.history_)
+        (True, True)
+        >>> clf = clf.restore_best_epoch()
+        >>> from sklearn.metrics import f1_score
+        >>> f1 = f1_score(y_val, clf.predict(X_val), average="macro")
+        >>> f1 == clf.best_validation_score_
+        True
+        """
+        check_is_fitted(self)
+        watched = getattr(self, "_monitoring", None)
+        if not isinstance(watched, tuple) or self.best_epoch_ is None:
+            raise ValueError(
+                "No best weights to restore: they are kept only while a validation "
+                "set is watched (fit with X_val or early_stopping=True, partial_fit "
+                "with X_val and y_val) and once an epoch has been scored."
+            )
+        np.copyto(self._flat_params(), self._best_params)
+        return self
+
     # -- scikit-learn glue ------------------------------------------------------------
 
     def _check_solver(self):
@@ -750,16 +816,24 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         over the whole training set (its gradient is summed over row chunks, so
         memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
         fastest path (scikit-learn's slowest).
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau"}, \
+default="constant"
         Learning-rate schedule for ``solver="sgd"`` (Adam keeps
-        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        ``learning_rate_init``, except under "plateau"). "constant" keeps
+        ``learning_rate_init``.
         "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
         after each epoch. "adaptive" keeps it until the monitored value (see
         ``n_iter_no_change``) fails to improve for more than
         ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
         1e-6 or less. In fastsgd the monitored value is the one early stopping
         watches: the ``scoring`` metric on the validation set when there is
-        one, the training loss otherwise.
+        one, the training loss otherwise. fastsgd adds "plateau", for "sgd" and
+        "adam": scikit-learn's adaptive rule as its documentation states it,
+        on that same watched value: after two epochs in a row without an
+        improvement above ``tol`` the rate (Adam's ``learning_rate_init``) is
+        divided by 5, and training stops once it is 1e-6 or less; early
+        stopping's patience (``n_iter_no_change``) still applies. Each drop is
+        in ``history_`` (``lr_dropped``) and the verbose log.
     learning_rate_init : float, default=0.001
         The initial learning rate ("sgd" and "adam"), in scikit-learn's
         convention: the step applies to the mean gradient of a batch.
@@ -835,7 +909,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         which cannot know later chunks' class counts. Not in scikit-learn's
         MLP. Like sample weights, class weights cancel out of on-line steps
         (``batch_size=1``).
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, dict or None, default=None
         What early stopping monitors on the validation set, and what
         ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
         None is scikit-learn's choice, accuracy. "loss" is the validation log
@@ -845,7 +919,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         epoch. A callable ``scorer(estimator, X, y)`` is given the fitted
         estimator in its current state and the validation set as it was passed
         to ``fit`` (and ``sample_weight=`` when it takes that argument). Higher
-        is better, except for "loss". Not in scikit-learn's MLP.
+        is better, except for "loss". Several metrics, as ``GridSearchCV``
+        takes them: a list of scorer names or a dict of names to scorer names or
+        callables. Each is computed every epoch from the same forward pass and
+        recorded in ``history_`` as ``valid_<name>`` (a column of the verbose
+        table); the first one is watched. Not in scikit-learn's MLP.
     restore_best_weights : bool, default=True
         After a fit that monitored a validation set, keep the weights of the best
         epoch (``best_epoch_``), as scikit-learn does; False keeps the last
@@ -918,10 +996,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
         ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
         ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
-        is watched), ``learning_rate`` (the schedule's rate for that epoch;
-        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        is watched; with several ``scoring`` metrics also ``valid_<name>`` for
+        each), ``learning_rate`` (the schedule's rate for that epoch; Adam's
+        ``learning_rate_init``), ``seconds`` (the epoch's wall time,
         scoring included) and ``is_best`` (whether it improved on the best so
-        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        far); under ``learning_rate="plateau"`` also ``lr_dropped`` (whether
+        the rate was divided by 5 after that epoch).
+        ``pandas.DataFrame(history_)`` makes a table of it. Not in
         scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (the mean log loss, weighted by
@@ -934,6 +1015,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         validation set with ``restore_best_weights=True``. None when no epoch
         improved on the start or the solver is "lbfgs". Not in scikit-learn's
         MLP.
+    stop_training_ : bool
+        Whether the last ``fit`` or ``partial_fit`` call ("sgd", "adam") ended
+        on a stopping rule: the patience ran out (``n_iter_no_change``), the
+        "plateau" rate fell to 1e-6, a callback returned True, training diverged
+        or was interrupted (not when ``fit`` reached ``max_iter``). A loop of
+        ``partial_fit`` calls stops when it is True, then calls
+        ``restore_best_epoch``. Not in scikit-learn's MLP.
 
     See Also
     --------
@@ -1163,7 +1251,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return output
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        classes=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Update the model with a single epoch over the given data.
 
         For data that comes in chunks (a memory map, a stream, a dask array):
@@ -1175,8 +1272,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         straddle chunks; ``shuffle=True`` shuffles within each chunk.
 
         Each call adds a record to ``history_`` and calls ``callbacks`` (without
-        their ``on_train_begin``/``on_train_end``); the training loss is
-        monitored as by ``fit`` without a validation set. Only for
+        their ``on_train_begin``/``on_train_end``). Given ``X_val`` and
+        ``y_val`` (pass the same set on every call), the call scores them as
+        ``fit`` scores each epoch (``scoring``), keeps the best call's weights
+        and counts the patience (``n_iter_no_change``, ``tol``); otherwise the
+        training loss is watched. ``stop_training_`` tells the calling loop when
+        to stop, and ``restore_best_epoch`` puts the best weights back at the
+        end. Only for
         ``solver="sgd"`` and ``"adam"``, and not with ``early_stopping=True``.
 
         Parameters
@@ -1192,6 +1294,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Every class across all calls; required on the first call (it sets
             ``classes_``), ignored on later ones. A ``class_weight`` dict is
             applied over these classes; ``class_weight="balanced"`` is refused.
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+n_features), default=None
+            Validation data to score after this call's epoch, as for ``fit``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, \
+n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples, as for ``fit``.
 
         Returns
         -------
@@ -1201,6 +1311,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         See Also
         --------
         fit : Train for up to ``max_iter`` epochs, with early stopping.
+        restore_best_epoch : Put the best call's weights back.
 
         Examples
         --------
@@ -1229,7 +1340,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight, None, None, None, incremental=True)
+        return self._fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, incremental=True
+        )
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -1364,16 +1477,24 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         over the whole training set (its gradient is summed over row chunks, so
         memory stays bounded). ``batch_size=1`` is on-line training, fastsgd's
         fastest path (scikit-learn's slowest).
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "plateau"}, \
+default="constant"
         Learning-rate schedule for ``solver="sgd"`` (Adam keeps
-        ``learning_rate_init``). "constant" keeps ``learning_rate_init``.
+        ``learning_rate_init``, except under "plateau"). "constant" keeps
+        ``learning_rate_init``.
         "invscaling" sets it to ``learning_rate_init / (t_ + 1) ** power_t``
         after each epoch. "adaptive" keeps it until the monitored value (see
         ``n_iter_no_change``) fails to improve for more than
         ``n_iter_no_change`` epochs, then divides it by 5, and stops once it is
         1e-6 or less. In fastsgd the monitored value is the one early stopping
         watches: the ``scoring`` metric on the validation set when there is
-        one, the training loss otherwise.
+        one, the training loss otherwise. fastsgd adds "plateau", for "sgd" and
+        "adam": scikit-learn's adaptive rule as its documentation states it,
+        on that same watched value: after two epochs in a row without an
+        improvement above ``tol`` the rate (Adam's ``learning_rate_init``) is
+        divided by 5, and training stops once it is 1e-6 or less; early
+        stopping's patience (``n_iter_no_change``) still applies. Each drop is
+        in ``history_`` (``lr_dropped``) and the verbose log.
     learning_rate_init : float, default=0.001
         The initial learning rate ("sgd" and "adam"), in scikit-learn's
         convention: the step applies to the mean gradient of a batch.
@@ -1441,7 +1562,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ``max_iter`` runs and the best one's weights are still kept.
     max_fun : int, default=15000
         The most loss evaluations L-BFGS may make ("lbfgs" only).
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, dict or None, default=None
         What early stopping monitors on the validation set, and what
         ``validation_scores_`` and the ``valid_score`` of ``history_`` hold.
         None is scikit-learn's choice, R². "loss" is the validation loss
@@ -1452,7 +1573,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         ``scorer(estimator, X, y)`` is given the fitted estimator in its
         current state and the validation set as it was passed to ``fit`` (and
         ``sample_weight=`` when it takes that argument). Higher is better,
-        except for "loss". Not in scikit-learn's MLP.
+        except for "loss". Several metrics, as ``GridSearchCV`` takes them: a
+        list of scorer names or a dict of names to scorer names or callables.
+        Each is computed every epoch from the same forward pass and recorded in
+        ``history_`` as ``valid_<name>`` (a column of the verbose table); the
+        first one is watched. Not in scikit-learn's MLP.
     restore_best_weights : bool, default=True
         After a fit that monitored a validation set, keep the weights of the best
         epoch (``best_epoch_``), as scikit-learn does; False keeps the last
@@ -1521,10 +1646,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         One record per epoch ("sgd", "adam"; empty for "lbfgs"), in order:
         ``epoch`` (counted from 1 over warm starts and ``partial_fit`` calls),
         ``train_loss``, ``valid_loss`` and ``valid_score`` (when a validation set
-        is watched), ``learning_rate`` (the schedule's rate for that epoch;
-        Adam's ``learning_rate_init``), ``seconds`` (the epoch's wall time,
+        is watched; with several ``scoring`` metrics also ``valid_<name>`` for
+        each), ``learning_rate`` (the schedule's rate for that epoch; Adam's
+        ``learning_rate_init``), ``seconds`` (the epoch's wall time,
         scoring included) and ``is_best`` (whether it improved on the best so
-        far). ``pandas.DataFrame(history_)`` makes a table of it. Not in
+        far); under ``learning_rate="plateau"`` also ``lr_dropped`` (whether
+        the rate was divided by 5 after that epoch).
+        ``pandas.DataFrame(history_)`` makes a table of it. Not in
         scikit-learn's MLP.
     validation_loss_curve_ : list of float
         The validation loss after each epoch (``loss``, weighted by
@@ -1537,6 +1665,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         validation set with ``restore_best_weights=True``. None when no epoch
         improved on the start or the solver is "lbfgs". Not in scikit-learn's
         MLP.
+    stop_training_ : bool
+        Whether the last ``fit`` or ``partial_fit`` call ("sgd", "adam") ended
+        on a stopping rule: the patience ran out (``n_iter_no_change``), the
+        "plateau" rate fell to 1e-6, a callback returned True, training diverged
+        or was interrupted (not when ``fit`` reached ``max_iter``). A loop of
+        ``partial_fit`` calls stops when it is True, then calls
+        ``restore_best_epoch``. Not in scikit-learn's MLP.
 
     See Also
     --------
@@ -1703,7 +1838,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return output.ravel() if output.shape[1] == 1 else output
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X, y, sample_weight=None, X_val=None, y_val=None, sample_weight_val=None
+    ):
         """Update the model with a single epoch over the given data.
 
         For data that comes in chunks (a memory map, a stream, a dask array):
@@ -1715,8 +1852,13 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         straddle chunks; ``shuffle=True`` shuffles within each chunk.
 
         Each call adds a record to ``history_`` and calls ``callbacks`` (without
-        their ``on_train_begin``/``on_train_end``); the training loss is
-        monitored as by ``fit`` without a validation set. Only for
+        their ``on_train_begin``/``on_train_end``). Given ``X_val`` and
+        ``y_val`` (pass the same set on every call), the call scores them as
+        ``fit`` scores each epoch (``scoring``), keeps the best call's weights
+        and counts the patience (``n_iter_no_change``, ``tol``); otherwise the
+        training loss is watched. ``stop_training_`` tells the calling loop when
+        to stop, and ``restore_best_epoch`` puts the best weights back at the
+        end. Only for
         ``solver="sgd"`` and ``"adam"`` (scikit-learn's regressor also offers it
         for "lbfgs", as a full fit), and not with ``early_stopping=True``.
 
@@ -1728,6 +1870,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             The target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples, as for ``fit``.
+        X_val : {array-like, sparse matrix} of shape (n_val_samples, \
+n_features), default=None
+            Validation data to score after this call's epoch, as for ``fit``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, \
+n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples, as for ``fit``.
 
         Returns
         -------
@@ -1737,6 +1887,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         See Also
         --------
         fit : Train for up to ``max_iter`` epochs, with early stopping.
+        restore_best_epoch : Put the best call's weights back.
 
         Examples
         --------
@@ -1756,4 +1907,6 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         True
         """
         self._validate_params()
-        return self._fit(X, y, sample_weight, None, None, None, incremental=True)
+        return self._fit(
+            X, y, sample_weight, X_val, y_val, sample_weight_val, incremental=True
+        )

@@ -27,11 +27,70 @@ from fastsgd._validation import (
 )
 
 
-def check_scoring_param(scoring):
-    """Raise scikit-learn's ValueError for an unknown scorer name, on every fit
+def scoring_metrics(scoring):
+    """The metrics ``scoring`` asks for, as ``(name, scorer)`` pairs, the watched one
+    first; ``scorer`` is None (scikit-learn's default), ``"loss"``, a scorer name or
+    a callable. Raises a ValueError or TypeError naming the problem, on every fit
     (whether or not it monitors a validation set)."""
-    if isinstance(scoring, str) and scoring != "loss":
-        get_scorer(scoring)
+    if scoring is None:
+        return [(None, None)]
+    if isinstance(scoring, str):
+        _check_scorer_name(scoring, "scoring")
+        return [(scoring, scoring)]
+    if callable(scoring):
+        name = getattr(scoring, "__name__", "score")
+        return [("score" if name == "<lambda>" else name, scoring)]
+    if isinstance(scoring, (list, tuple)):
+        if not all(isinstance(name, str) for name in scoring):
+            raise TypeError(
+                "A list of scorers takes scorer names (str), as GridSearchCV's "
+                f"scoring does; got {scoring!r}. Use a dict for callables."
+            )
+        metrics = [(name, name) for name in scoring]
+    elif isinstance(scoring, dict):
+        if not all(isinstance(name, str) for name in scoring):
+            raise TypeError(f"The keys of a scoring dict must be str; got {scoring!r}.")
+        metrics = list(scoring.items())
+    else:
+        raise TypeError(
+            "scoring takes None, a scorer name, a callable, or a list or dict of "
+            f"scorers; got {scoring!r}."
+        )
+    if not metrics:
+        raise ValueError("scoring is an empty list or dict: name at least one metric.")
+    names = [name for name, _ in metrics]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"scoring names {duplicates} more than once.")
+    for name, scorer in metrics:
+        if name == "score" or (name == "loss" and scorer != "loss"):
+            raise ValueError(
+                f"scoring cannot name a metric {name!r}: history_ already has a "
+                f"valid_{name} column."
+            )
+        if isinstance(scorer, str):
+            _check_scorer_name(scorer, f"scoring[{name!r}]")
+        elif not callable(scorer):
+            raise TypeError(
+                f"scoring[{name!r}] must be a scorer name or a callable "
+                f"scorer(estimator, X, y); got {scorer!r}."
+            )
+    return metrics
+
+
+def _check_scorer_name(name, where):
+    if name == "loss":
+        return
+    try:
+        get_scorer(name)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def has_callable_scorer(scoring):
+    """Whether a scorer of ``scoring`` is the user's callable (it gets ``X_val`` as
+    the user gave it)."""
+    return any(callable(scorer) for _, scorer in scoring_metrics(scoring))
 
 
 def _accepts_sample_weight(scorer):
@@ -92,7 +151,11 @@ def hold_out(estimator, X_given, X, Y, user_weights, random_state):
         )
     X_val = X[val_rows]
     validation = ValidationSet(
-        X=_safe_indexing(X_given, val_rows) if callable(estimator.scoring) else X_val,
+        X=(
+            _safe_indexing(X_given, val_rows)
+            if has_callable_scorer(estimator.scoring)
+            else X_val
+        ),
         data=TrainingData(X_val),
         Y=np.ascontiguousarray(Y[val_rows]),
         y=estimator._scorer_targets(Y[val_rows]),
@@ -138,14 +201,21 @@ def validation_set(estimator, X_val, y_val, sample_weight_val, dtype, n_outputs)
 
 
 class _FrozenPredictions:
-    """Answers a scorer's calls with the outputs computed for this epoch."""
+    """Answers a scorer's calls with the outputs computed for this epoch; each
+    answer is computed once and shared by all the epoch's scorers."""
 
     def __init__(self, estimator, output):
         self._estimator = estimator
         self._output = output
+        self._answers = {}
+
+    def _answer(self, method):
+        if method not in self._answers:
+            self._answers[method] = getattr(self._estimator, method)(self._output)
+        return self._answers[method]
 
     def predict(self, X):
-        return self._estimator._predict_from_output(self._output)
+        return self._answer("_predict_from_output")
 
     def get_params(self, deep=True):
         return {}
@@ -157,7 +227,7 @@ class _FrozenClassifier(_FrozenPredictions, ClassifierMixin, BaseEstimator):
         self.classes_ = estimator.classes_
 
     def predict_proba(self, X):
-        return self._estimator._proba_from_output(self._output)
+        return self._answer("_proba_from_output")
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -167,45 +237,52 @@ class _FrozenRegressor(_FrozenPredictions, RegressorMixin, BaseEstimator):
     pass
 
 
-def _accuracy(estimator, output, validation):
+def _accuracy(frozen, validation):
     """scikit-learn's default classifier score (subset accuracy), from outputs."""
-    predicted = estimator._predict_from_output(output)
-    y = validation.y
-    correct = predicted == y
+    correct = frozen.predict(None) == validation.y
     if correct.ndim > 1:
         correct = correct.all(axis=1)
     return float(np.average(correct, weights=validation.sample_weight))
 
 
-def _r2(estimator, output, validation):
-    predicted = estimator._predict_from_output(output)
+def _r2(frozen, validation):
     return float(
-        r2_score(validation.y, predicted, sample_weight=validation.sample_weight)
+        r2_score(
+            validation.y, frozen.predict(None), sample_weight=validation.sample_weight
+        )
     )
 
 
 class Monitor:
-    """Computes the validation loss and the monitored score after each epoch.
+    """Computes the validation loss and the monitored scores after each epoch.
 
     Parameters
     ----------
     estimator : MLPClassifier or MLPRegressor
         The estimator being fitted.
-    scoring : None, "loss", str or callable
+    scoring : None, str, callable, list or dict
         ``None`` is scikit-learn's behaviour (accuracy or R²); ``"loss"`` the
-        validation loss; any scikit-learn scorer name; or ``scorer(estimator, X, y)``
+        validation loss; any scikit-learn scorer name; ``scorer(estimator, X, y)``
         (given the validation samples' weights as ``sample_weight=`` when it takes
-        them).
+        them); or a list or dict of those (the first is watched).
     validation : ValidationSet
     layout : Layout
     dtype : numpy dtype
+
+    Attributes
+    ----------
+    name : str
+        The watched metric's name.
+    greater_is_better : bool
+        Of the watched metric.
+    columns : list of (str, str)
+        The verbose table's validation columns: (header, key in the record).
     """
 
     def __init__(self, estimator, scoring, validation, layout, dtype):
         self.estimator = estimator
         self.validation = validation
         self.layout = layout
-        self.scoring = scoring
         n_val = validation.n_samples
         self._out = np.empty((n_val, int(layout.units[-1])), dtype=dtype)
         self._work = _network.workspace(
@@ -216,46 +293,46 @@ class Monitor:
             if validation.sample_weight is None
             else validation.sample_weight.astype(dtype)
         )
-        self.greater_is_better = scoring != "loss"
-        if scoring is None:
-            is_classifier = hasattr(estimator, "classes_")
-            self.name = "accuracy" if is_classifier else "r2"
-            self._score = _accuracy if is_classifier else _r2
-        elif scoring == "loss":
-            self.name = "loss"
-            self._score = None
-        elif isinstance(scoring, str):
-            self.name = scoring
-            scorer = check_scoring(estimator, scoring=scoring)
-            self._score = self._string_scorer(scorer)
-        else:
-            self.name = getattr(scoring, "__name__", "score")
-            if self.name == "<lambda>":
-                self.name = "score"
-            self._score = self._callable_scorer(scoring)
+        self._frozen = (
+            _FrozenClassifier if hasattr(estimator, "classes_") else _FrozenRegressor
+        )
+        self.multimetric = isinstance(scoring, (list, tuple, dict))
+        self._metrics = {}
+        for name, scorer in scoring_metrics(scoring):
+            if scorer is None:
+                is_classifier = hasattr(estimator, "classes_")
+                name = "accuracy" if is_classifier else "r2"
+                self._metrics[name] = _accuracy if is_classifier else _r2
+            elif scorer == "loss":
+                self._metrics[name] = None
+            elif isinstance(scorer, str):
+                self._metrics[name] = self._string_scorer(
+                    check_scoring(estimator, scoring=scorer)
+                )
+            else:
+                self._metrics[name] = self._callable_scorer(name, scorer)
+        self.name = next(iter(self._metrics))
+        self.greater_is_better = self.name != "loss"
+        self.columns = [("valid_loss", "valid_loss")]
+        for name in self._metrics:
+            if name != "loss":
+                key = f"valid_{name}" if self.multimetric else "valid_score"
+                self.columns.append((f"valid_{name}", key))
 
     def _string_scorer(self, scorer):
-        frozen = (
-            _FrozenClassifier
-            if hasattr(self.estimator, "classes_")
-            else _FrozenRegressor
-        )
-
-        def score(estimator, output, validation):
+        def score(frozen, validation):
             kwargs = {}
             if validation.sample_weight is not None:
                 kwargs["sample_weight"] = validation.sample_weight
-            return float(
-                scorer(frozen(estimator, output), validation.X, validation.y, **kwargs)
-            )
+            return float(scorer(frozen, validation.X, validation.y, **kwargs))
 
         return score
 
-    def _callable_scorer(self, scoring):
+    def _callable_scorer(self, name, scoring):
         weighted = self.validation.sample_weight is not None
         if weighted and not _accepts_sample_weight(scoring):
             warnings.warn(
-                f"The scoring callable {self.name!r} takes no sample_weight: the "
+                f"The scoring callable {name!r} takes no sample_weight: the "
                 "validation samples' weights apply to the validation loss, not to "
                 "its score.",
                 UserWarning,
@@ -263,21 +340,40 @@ class Monitor:
             )
             weighted = False
 
-        def score(estimator, output, validation):
+        def score(frozen, validation):
             kwargs = {"sample_weight": validation.sample_weight} if weighted else {}
-            return float(scoring(estimator, validation.X, validation.y, **kwargs))
+            return float(
+                scoring(frozen._estimator, validation.X, validation.y, **kwargs)
+            )
 
         return score
 
     def evaluate(self, params):
-        """Validation loss and monitored score of the weights in ``params``."""
+        """The validation fields of an epoch's ``history_`` record for the weights
+        in ``params`` (or for a diverged epoch when ``params`` is None): the
+        validation loss, the watched score as ``valid_score`` and, for several
+        metrics, each as ``valid_<name>``. NaN where the outputs are not finite."""
         v = self.validation
-        _network.forward(self.layout, params, v.data, out=self._out, work=self._work)
-        if not _kernels.all_finite(self._out.reshape(-1)):
-            return float("nan"), float("nan")
-        loss = _kernels.weighted_loss(
-            self.layout.output, self._out, v.Y, self._loss_weights
-        )
-        if self._score is None:
-            return loss, loss
-        return loss, self._score(self.estimator, self._out, v)
+        if params is not None:
+            _network.forward(
+                self.layout, params, v.data, out=self._out, work=self._work
+            )
+        if params is None or not _kernels.all_finite(self._out.reshape(-1)):
+            loss, scores = float("nan"), dict.fromkeys(self._metrics, float("nan"))
+        else:
+            loss = _kernels.weighted_loss(
+                self.layout.output, self._out, v.Y, self._loss_weights
+            )
+            frozen = self._frozen(self.estimator, self._out)
+            scores = {
+                name: loss if metric is None else metric(frozen, v)
+                for name, metric in self._metrics.items()
+            }
+        fields = {"valid_loss": loss, "valid_score": scores[self.name]}
+        if self.multimetric:
+            fields.update(
+                (f"valid_{name}", value)
+                for name, value in scores.items()
+                if name != "loss"
+            )
+        return fields

@@ -36,6 +36,8 @@ class Optimizer:
         The rule's buffers by name: ``velocity``, or Adam's ``m`` and ``v``.
     t : int
         Adam's update count.
+    plateau_count : int
+        Epochs in a row without improvement, for ``learning_rate="plateau"``.
     learning_rate : float
         The schedule's current rate (Adam: the last step's bias-corrected rate,
         as scikit-learn's ``AdamOptimizer.learning_rate``).
@@ -72,6 +74,7 @@ class Optimizer:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0
+        self.plateau_count = 0
         self.state = {
             name: np.zeros(n_params, dtype=dtype)
             for name in _kernels.STATE_NAMES[self.rule]
@@ -82,6 +85,7 @@ class Optimizer:
             buffers = state.pop("states")
             names = _kernels.STATE_NAMES[state["rule"]]
             state["state"] = dict(zip(names, buffers, strict=True))
+        state.setdefault("plateau_count", 0)  # pickled before "plateau" existed
         self.__dict__.update(state)
 
     @property
@@ -135,3 +139,26 @@ class Optimizer:
             return True, "learning rate too small"
         self.learning_rate /= 5.0
         return False, f"learning rate set to {self.learning_rate:g}"
+
+    def plateau(self, improved):
+        """``learning_rate="plateau"`` after an epoch: scikit-learn's ``adaptive``
+        rule, as its documentation states it, on the watched value. After two
+        epochs in a row that did not improve it by more than ``tol``, the rate is
+        divided by 5 (Adam's ``learning_rate_init``, which its step uses), or,
+        when it is 1e-6 or less already, training stops.
+
+        Returns ``"dropped"``, ``"stop"`` or None (nothing to do).
+        """
+        if self.lr_schedule != "plateau":
+            return None
+        self.plateau_count = 0 if improved else self.plateau_count + 1
+        if self.plateau_count < 2:
+            return None
+        self.plateau_count = 0
+        if self.epoch_learning_rate <= 1e-6:
+            return "stop"
+        if self.rule == "adam":
+            self.learning_rate_init /= 5.0
+        else:
+            self.learning_rate /= 5.0
+        return "dropped"

@@ -43,6 +43,8 @@ def to_sklearn(model):
     }
     if kwargs["batch_size"] == "full":
         kwargs["batch_size"] = "auto"
+    if kwargs["learning_rate"] == "plateau":
+        kwargs["learning_rate"] = "constant"  # at the rate it reached
     estimator = model._sklearn_class(**kwargs)
     for name in _SHARED_ATTRIBUTES:
         if hasattr(model, name):
@@ -151,7 +153,7 @@ def optimizer_to_sklearn(optimizer, layout):
         sklearns = SGDOptimizer(
             [],
             optimizer.learning_rate_init,
-            optimizer.lr_schedule,
+            "constant" if optimizer.lr_schedule == "plateau" else optimizer.lr_schedule,
             optimizer.momentum,
             optimizer.rule == "nesterov",
             optimizer.power_t,

@@ -22,9 +22,14 @@ A custom rule: stop once the training loss is below 0.1.
 True
 """
 
+import copy
+import os
 import sys
+import tempfile
 
-__all__ = ["ProgressBar"]
+import joblib
+
+__all__ = ["Checkpoint", "ProgressBar"]
 
 
 class ProgressBar:
@@ -197,3 +202,153 @@ class ProgressBar:
             self._out.write("\n")
             self._out.flush()
         del self._out, self._bar, self._total, self._done
+
+
+class Checkpoint:
+    """Save the model to a file whenever the watched score improves.
+
+    After every epoch that is the best so far (``record["is_best"]``: the
+    validation score when a validation set is watched, in ``fit`` or in
+    ``partial_fit`` given ``X_val``; the training loss otherwise), the whole
+    estimator is saved with ``joblib.dump``, without its ``callbacks`` (which
+    need not pickle: set them again on the loaded model if you want them). The
+    file then holds the best
+    epoch's model, the one ``restore_best_weights`` gives at the end of the fit:
+    ``joblib.load`` it to predict, or to go on training with
+    ``warm_start=True``. A process killed mid-fit leaves the last best model
+    on disk.
+
+    The file is written atomically: into a temporary file in the same
+    directory, then renamed over ``path`` (``os.replace``), so a failed or
+    interrupted write leaves the previous file as it was.
+
+    Pass it in ``callbacks``; it never stops training.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (its directory must exist).
+
+    Attributes
+    ----------
+    saved_epoch_ : int or None
+        The epoch (as numbered in ``history_``) last saved; None before any save.
+
+    See Also
+    --------
+    ProgressBar : A progress display for long fits.
+    fastsgd.MLPClassifier : Its ``callbacks`` parameter takes this callback.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import joblib
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from fastsgd import MLPClassifier
+    >>> from fastsgd.callbacks import Checkpoint
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_fit, X_val, y_fit, y_val = train_test_split(X, y, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "best.joblib")
+    >>> checkpoint = Checkpoint(path)
+    >>> clf = MLPClassifier((8,), solver="sgd", learning_rate_init=0.01,
+    ...                     n_iter_no_change=3, random_state=0,
+    ...                     callbacks=[checkpoint])
+    >>> clf = clf.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)
+    >>> checkpoint.saved_epoch_ == clf.best_epoch_
+    True
+    >>> best = joblib.load(path)
+    >>> np.array_equal(best.predict_proba(X_val), clf.predict_proba(X_val))
+    True
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.saved_epoch_ = None
+
+    def __repr__(self):
+        return f"Checkpoint({os.fspath(self.path)!r})"
+
+    def __call__(self, estimator, record):
+        """Save ``estimator`` if ``record`` is the best epoch so far.
+
+        Parameters
+        ----------
+        estimator : MLPClassifier or MLPRegressor
+            The estimator being fitted, with this epoch's weights.
+        record : dict
+            The epoch's ``history_`` record.
+
+        Returns
+        -------
+        bool
+            False: a checkpoint never stops training.
+
+        See Also
+        --------
+        save : Write the file.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from fastsgd import MLPClassifier
+        >>> from fastsgd.callbacks import Checkpoint
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier((4,), max_iter=1).partial_fit(X, y, classes=[0, 1, 2])
+        >>> checkpoint = Checkpoint(os.path.join(tempfile.mkdtemp(), "m.joblib"))
+        >>> checkpoint(clf, clf.history_[-1])
+        False
+        >>> checkpoint.saved_epoch_
+        1
+        """
+        if record["is_best"]:
+            # A shallow copy shares the weights; the callbacks need not pickle.
+            saved = copy.copy(estimator)
+            saved.callbacks = None
+            self.save(saved)
+            self.saved_epoch_ = record["epoch"]
+        return False
+
+    def save(self, estimator):
+        """Write ``estimator`` to ``path`` atomically.
+
+        It is dumped into a temporary file next to ``path``, flushed to disk,
+        then renamed over ``path``; if anything fails, the temporary file is
+        removed and ``path`` is left as it was.
+
+        Parameters
+        ----------
+        estimator : object
+            What to save (with ``joblib.dump``).
+
+        See Also
+        --------
+        Checkpoint : Calls it after each epoch that is the best so far.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import joblib
+        >>> from fastsgd.callbacks import Checkpoint
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.joblib")
+        >>> Checkpoint(path).save({"anything": 1})
+        >>> joblib.load(path)
+        {'anything': 1}
+        """
+        path = os.fspath(self.path)
+        directory, name = os.path.split(os.path.abspath(path))
+        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                joblib.dump(estimator, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
