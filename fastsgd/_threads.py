@@ -1,9 +1,12 @@
 """How many BLAS threads a kernel call's gemm gets.
 
-On small matrices BLAS threads cost more than they bring (on a shared 2-core
-machine, two OpenBLAS threads made 0.2-GFLOP calls 2.4-5x slower than one, and
-their spinning workers slow everything else), so kernel calls run on one BLAS
-thread unless one gemm call is large enough to pay for more.
+On small matrices BLAS threads cost more than they bring, so kernel calls run on
+one BLAS thread unless one gemm call is large enough to pay for more. Measured
+side by side on a 2-core AMD EPYC (fit, float64, BLAS left at its 2 threads above
+the threshold): full batch, whose gemms run on chunks of about 1,000 rows (68-200
+MFLOP), went from 10.7 to 6.4 us a sample on mnist-like and 8.6 to 6.8 on deep
+with the threshold at 5e7 instead of 1e9; at 2e7, batch 128's 26-MFLOP calls
+became slower (9.6 -> 12.8 us).
 """
 
 import threading
@@ -16,7 +19,7 @@ try:  # threadpoolctl >= 3.8
 except ImportError:  # older releases have no controlling thread to release
     OpenBLASController = None
 
-THREADED_GEMM_FLOPS = 1e9
+THREADED_GEMM_FLOPS = 5e7
 
 
 class _SharedBlasLimit:
