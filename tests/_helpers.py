@@ -4,7 +4,10 @@ import warnings
 
 import numpy as np
 from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+
+from fastsgd import MLPClassifier
 
 
 def standardized_classification(n_samples=60, n_features=5, n_classes=3, seed=0):
@@ -64,3 +67,32 @@ def small_regression():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 4))
     return X, X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=60)
+
+
+def imbalanced_split(n_samples, minority):
+    """A standardized two-class problem whose minority class is ``minority`` of the
+    rows, split 70/30 with stratification: where F1 and accuracy disagree."""
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=10,
+        n_informative=4,
+        weights=[1 - minority, minority],
+        flip_y=0.05,
+        random_state=0,
+    )
+    X = StandardScaler().fit_transform(X)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def sgd_classifier(**params):
+    """A small mini-batch SGD classifier that trains in milliseconds."""
+    defaults = dict(
+        hidden_layer_sizes=(16,),
+        solver="sgd",
+        batch_size=8,
+        learning_rate_init=0.05,
+        max_iter=30,
+        n_iter_no_change=5,
+        random_state=0,
+    )
+    return MLPClassifier(**{**defaults, **params})

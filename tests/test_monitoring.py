@@ -11,8 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
-from _helpers import small_regression
-from sklearn.datasets import make_classification
+from _helpers import imbalanced_split, sgd_classifier, small_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
     accuracy_score,
@@ -21,7 +20,6 @@ from sklearn.metrics import (
     log_loss,
     r2_score,
 )
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -31,29 +29,11 @@ from fastsgd.callbacks import ProgressBar
 
 @pytest.fixture(scope="module")
 def imbalanced():
-    X, y = make_classification(
-        n_samples=600,
-        n_features=10,
-        n_informative=4,
-        weights=[0.85, 0.15],
-        flip_y=0.05,
-        random_state=0,
-    )
-    X = StandardScaler().fit_transform(X)
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    return imbalanced_split(600, 0.15)
 
 
 def model(**params):
-    defaults = dict(
-        hidden_layer_sizes=(16,),
-        solver="sgd",
-        batch_size=8,
-        learning_rate_init=0.05,
-        max_iter=40,
-        n_iter_no_change=8,
-        random_state=0,
-    )
-    return MLPClassifier(**{**defaults, **params})
+    return sgd_classifier(**{**dict(max_iter=40, n_iter_no_change=8), **params})
 
 
 def test_f1_is_monitored_and_the_f1_best_epoch_is_restored(imbalanced):

@@ -4,41 +4,20 @@ early stopping under ``partial_fit`` and ``fastsgd.callbacks.Checkpoint``."""
 import joblib
 import numpy as np
 import pytest
+from _helpers import imbalanced_split, sgd_classifier
 from sklearn.base import clone
-from sklearn.datasets import make_classification
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
-from fastsgd import MLPClassifier, MLPRegressor, _network
+from fastsgd import MLPRegressor, _network
 from fastsgd.callbacks import Checkpoint
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(
-        n_samples=500,
-        n_features=10,
-        n_informative=4,
-        weights=[0.8, 0.2],
-        flip_y=0.05,
-        random_state=0,
-    )
-    X = StandardScaler().fit_transform(X)
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    return imbalanced_split(500, 0.2)
 
 
-def model(**params):
-    defaults = dict(
-        hidden_layer_sizes=(16,),
-        solver="sgd",
-        batch_size=8,
-        learning_rate_init=0.05,
-        max_iter=30,
-        n_iter_no_change=5,
-        random_state=0,
-    )
-    return MLPClassifier(**{**defaults, **params})
+model = sgd_classifier
 
 
 # -- several metrics ------------------------------------------------------------------
