@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fastsgd import _benchmark as hb
+from fastsgd._config import runnable_isas, using_isa
 from fastsgd._roofline import roofline
 
 
@@ -14,23 +15,29 @@ from fastsgd._roofline import roofline
 )
 @pytest.mark.parametrize("regime", hb.REGIMES)
 @pytest.mark.parametrize("workload", list(hb.WORKLOADS))
-def test_speedup_targets(workload, regime, other):
-    best = hb.measure(hb.WORKLOADS[workload], regime, np.float64, ["fastsgd", other])
-    ratio = best[other] / best["fastsgd"]
-    goal = hb.target(other, regime, workload)
+@pytest.mark.parametrize("isa", runnable_isas())
+def test_speedup_targets(isa, workload, regime, other):
+    goal = hb.target(other, regime, workload, isa)
+    if goal is None:
+        pytest.skip(f"no target for {workload} batch {regime} on {isa}")
+    mine = f"fastsgd@{isa}"
+    best = hb.measure(hb.WORKLOADS[workload], regime, np.float64, [mine, other])
+    ratio = best[other] / best[mine]
     assert ratio >= goal, (
-        f"{workload} batch {regime}: {ratio:.2f}x {other} (target {goal}x); "
+        f"{workload} batch {regime} [{isa}]: {ratio:.2f}x {other} (target {goal}x); "
         f"us/sample { ({k: round(v * 1e6, 2) for k, v in best.items()}) }"
     )
 
 
 @pytest.mark.parametrize("dtype, rule", list(hb.ROOFLINE_TARGETS))
-def test_online_kernel_near_the_floor(dtype, rule):
+@pytest.mark.parametrize("isa", runnable_isas())
+def test_online_kernel_near_the_floor(isa, dtype, rule):
     alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
-    online, floor, _ = roofline(np.dtype(dtype).type, rule, alpha)
+    with using_isa(isa):
+        online, floor, _ = roofline(np.dtype(dtype).type, rule, alpha)
     goal = hb.ROOFLINE_TARGETS[dtype, rule]
     assert online / floor <= goal, (
-        f"on-line {online * 1e6:.2f} us, floor {floor * 1e6:.2f} us: "
+        f"[{isa}] on-line {online * 1e6:.2f} us, floor {floor * 1e6:.2f} us: "
         f"{online / floor:.2f}x (target {goal}x)"
     )
 
