@@ -12,28 +12,20 @@
  * registers, then the block's step, while it is still there. n0..n3: elements of
  * each vector (VLEN but for the last tile of a layer whose width is not a
  * multiple of 4 VLEN; `full` when all are VLEN, so that no load needs a mask). */
-#define FSGD_GB_LD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
-#define FSGD_GB_ST(p, v, n)                                                          \
-    do {                                                                             \
-        if (full)                                                                    \
-            FN(fsgd_vstore)((p), (v));                                               \
-        else                                                                         \
-            FN(fsgd_vstore_n)((p), (v), (n));                                        \
-    } while (0)
 #define FSGD_GB_STEP(acc, wp, sp, n)                                                 \
     do {                                                                             \
-        FN(fsgd_vec) wk = FSGD_GB_LD(wp, n), vk = zero;                              \
+        FN(fsgd_vec) wk = FN(fsgd_vload_if)(full, wp, n), vk = zero;                 \
         FN(fsgd_vec) lg = lgs * (acc);                                               \
         if (decay) {                                                                 \
             lg += la * wk;                                                           \
             q += wk * wk;                                                            \
         }                                                                            \
         if (rule != FSGD_SGD)                                                        \
-            vk = FSGD_GB_LD(sp, n);                                                  \
+            vk = FN(fsgd_vload_if)(full, sp, n);                                     \
         wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, NULL); /* never Adam */         \
         if (rule != FSGD_SGD)                                                        \
-            FSGD_GB_ST(sp, vk, n);                                                   \
-        FSGD_GB_ST(wp, wk, n);                                                       \
+            FN(fsgd_vstore_if)(full, sp, vk, n);                                     \
+        FN(fsgd_vstore_if)(full, wp, wk, n);                                         \
     } while (0)
 
 FSGD_INLINE void FN(fsgd_grad_block)(
@@ -52,10 +44,10 @@ FSGD_INLINE void FN(fsgd_grad_block)(
     for (r = 0; r < c; r++) {
         const T *xr = X0 + r * ldx + i;
         const T *dr = d0 + r * n_out + j0;
-        FN(fsgd_vec) v0 = FSGD_GB_LD(dr, n0);
-        FN(fsgd_vec) v1 = FSGD_GB_LD(dr + VLEN, n1);
-        FN(fsgd_vec) v2 = FSGD_GB_LD(dr + 2 * VLEN, n2);
-        FN(fsgd_vec) v3 = FSGD_GB_LD(dr + 3 * VLEN, n3);
+        FN(fsgd_vec) v0 = FN(fsgd_vload_if)(full, dr, n0);
+        FN(fsgd_vec) v1 = FN(fsgd_vload_if)(full, dr + VLEN, n1);
+        FN(fsgd_vec) v2 = FN(fsgd_vload_if)(full, dr + 2 * VLEN, n2);
+        FN(fsgd_vec) v3 = FN(fsgd_vload_if)(full, dr + 3 * VLEN, n3);
         const T x0 = xr[0];
         FSGD_IN_REGISTER(v0);
         FSGD_IN_REGISTER(v1);
@@ -97,8 +89,6 @@ FSGD_INLINE void FN(fsgd_grad_block)(
 }
 
 #undef FSGD_GB_STEP
-#undef FSGD_GB_LD
-#undef FSGD_GB_ST
 
 FSGD_INLINE double FN(fsgd_grad_step_first_body)(
     const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,

@@ -57,6 +57,21 @@ FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
 #endif
 }
 
+/* A whole vector where `full` (no mask needed), else its first n elements: the
+ * last tile of a row whose width is not a multiple of the tile's. */
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_if)(int full, const T *p, ptrdiff_t n)
+{
+    return full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)(p, n);
+}
+
+FSGD_INLINE void FN(fsgd_vstore_if)(int full, T *p, FN(fsgd_vec) v, ptrdiff_t n)
+{
+    if (full)
+        FN(fsgd_vstore)(p, v);
+    else
+        FN(fsgd_vstore_n)(p, v, n);
+}
+
 /* The sum of a vector's elements (a tree of additions in registers). */
 FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
 {

@@ -40,21 +40,16 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
     for (i = 0; i < n_in; i++) {
         T *w = W + i * n_out + j;
         const T *xt = XT + i * FSGD_WIN;
-        FN(fsgd_vec) w0 = full ? FN(fsgd_vload)(w) : FN(fsgd_vload_n)(w, n0);
-        FN(fsgd_vec) w1 = full ? FN(fsgd_vload)(w + VLEN) : FN(fsgd_vload_n)(w + VLEN, n1);
+        FN(fsgd_vec) w0 = FN(fsgd_vload_if)(full, w, n0);
+        FN(fsgd_vec) w1 = FN(fsgd_vload_if)(full, w + VLEN, n1);
         for (p = 0; p < np; p++) {
             const T *u = U + p * n_out + j;
             const T xp = xt[p];
-            w0 -= xp * (full ? FN(fsgd_vload)(u) : FN(fsgd_vload_n)(u, n0));
-            w1 -= xp * (full ? FN(fsgd_vload)(u + VLEN) : FN(fsgd_vload_n)(u + VLEN, n1));
+            w0 -= xp * FN(fsgd_vload_if)(full, u, n0);
+            w1 -= xp * FN(fsgd_vload_if)(full, u + VLEN, n1);
         }
-        if (full) {
-            FN(fsgd_vstore)(w, w0);
-            FN(fsgd_vstore)(w + VLEN, w1);
-        } else {
-            FN(fsgd_vstore_n)(w, w0, n0);
-            FN(fsgd_vstore_n)(w + VLEN, w1, n1);
-        }
+        FN(fsgd_vstore_if)(full, w, w0, n0);
+        FN(fsgd_vstore_if)(full, w + VLEN, w1, n1);
         if (fwd) {
             const T *xn = XTn + i * FSGD_WIN;
 #pragma GCC unroll 8
@@ -68,13 +63,8 @@ FSGD_INLINE void FN(fsgd_window_tile)(const int full, const int fwd, T *W,
 #pragma GCC unroll 8
         for (q = 0; q < FSGD_WIN; q++) {
             T *fq = F + q * n_out + j;
-            if (full) {
-                FN(fsgd_vstore)(fq, f0[q]);
-                FN(fsgd_vstore)(fq + VLEN, f1[q]);
-            } else {
-                FN(fsgd_vstore_n)(fq, f0[q], n0);
-                FN(fsgd_vstore_n)(fq + VLEN, f1[q], n1);
-            }
+            FN(fsgd_vstore_if)(full, fq, f0[q], n0);
+            FN(fsgd_vstore_if)(full, fq + VLEN, f1[q], n1);
         }
     }
 }
@@ -174,14 +164,6 @@ FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
 
 /* One tile of fsgd_tsweep: columns [i0, i0 + FSGD_TILE VLEN) of WT, as n0..n3
  * elements of FSGD_TILE vectors (`full`: all whole, no masks). */
-#define FSGD_TLD(p, n) (full ? FN(fsgd_vload)(p) : FN(fsgd_vload_n)((p), (n)))
-#define FSGD_TST(p, v, n)                                                            \
-    do {                                                                             \
-        if (full)                                                                    \
-            FN(fsgd_vstore)((p), (v));                                               \
-        else                                                                         \
-            FN(fsgd_vstore_n)((p), (v), (n));                                        \
-    } while (0)
 
 FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T *h,
                                       T *d_in, ptrdiff_t n_in, ptrdiff_t n_out,
@@ -189,40 +171,40 @@ FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T
                                       ptrdiff_t n2, ptrdiff_t n3)
 {
     const FN(fsgd_vec) zero = {0};
-    const FN(fsgd_vec) h0 = FSGD_TLD(h + i0, n0);
-    const FN(fsgd_vec) h1 = FSGD_TLD(h + i0 + VLEN, n1);
-    const FN(fsgd_vec) h2 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 2 * VLEN, n2) : zero;
-    const FN(fsgd_vec) h3 = FSGD_TILE > 2 ? FSGD_TLD(h + i0 + 3 * VLEN, n3) : zero;
+    const FN(fsgd_vec) h0 = FN(fsgd_vload_if)(full, h + i0, n0);
+    const FN(fsgd_vec) h1 = FN(fsgd_vload_if)(full, h + i0 + VLEN, n1);
+    const FN(fsgd_vec) h2 =
+        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, h + i0 + 2 * VLEN, n2) : zero;
+    const FN(fsgd_vec) h3 =
+        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, h + i0 + 3 * VLEN, n3) : zero;
     FN(fsgd_vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     ptrdiff_t j;
     for (j = 0; j < n_out; j++) {
         T *w = WT + j * n_in + i0;
         const T dj = d[j], uj = s * d[j];
-        FN(fsgd_vec) w0 = FSGD_TLD(w, n0);
-        FN(fsgd_vec) w1 = FSGD_TLD(w + VLEN, n1);
+        FN(fsgd_vec) w0 = FN(fsgd_vload_if)(full, w, n0);
+        FN(fsgd_vec) w1 = FN(fsgd_vload_if)(full, w + VLEN, n1);
         a0 += dj * w0;
         a1 += dj * w1;
-        FSGD_TST(w, w0 - uj * h0, n0);
-        FSGD_TST(w + VLEN, w1 - uj * h1, n1);
+        FN(fsgd_vstore_if)(full, w, w0 - uj * h0, n0);
+        FN(fsgd_vstore_if)(full, w + VLEN, w1 - uj * h1, n1);
         if (FSGD_TILE > 2) {
-            FN(fsgd_vec) w2 = FSGD_TLD(w + 2 * VLEN, n2);
-            FN(fsgd_vec) w3 = FSGD_TLD(w + 3 * VLEN, n3);
+            FN(fsgd_vec) w2 = FN(fsgd_vload_if)(full, w + 2 * VLEN, n2);
+            FN(fsgd_vec) w3 = FN(fsgd_vload_if)(full, w + 3 * VLEN, n3);
             a2 += dj * w2;
             a3 += dj * w3;
-            FSGD_TST(w + 2 * VLEN, w2 - uj * h2, n2);
-            FSGD_TST(w + 3 * VLEN, w3 - uj * h3, n3);
+            FN(fsgd_vstore_if)(full, w + 2 * VLEN, w2 - uj * h2, n2);
+            FN(fsgd_vstore_if)(full, w + 3 * VLEN, w3 - uj * h3, n3);
         }
     }
-    FSGD_TST(d_in + i0, a0, n0);
-    FSGD_TST(d_in + i0 + VLEN, a1, n1);
+    FN(fsgd_vstore_if)(full, d_in + i0, a0, n0);
+    FN(fsgd_vstore_if)(full, d_in + i0 + VLEN, a1, n1);
     if (FSGD_TILE > 2) {
-        FSGD_TST(d_in + i0 + 2 * VLEN, a2, n2);
-        FSGD_TST(d_in + i0 + 3 * VLEN, a3, n3);
+        FN(fsgd_vstore_if)(full, d_in + i0 + 2 * VLEN, a2, n2);
+        FN(fsgd_vstore_if)(full, d_in + i0 + 3 * VLEN, a3, n3);
     }
 }
 
-#undef FSGD_TLD
-#undef FSGD_TST
 
 /* Backward through the transposed layer and its plain SGD step, in one sweep:
  * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
