@@ -228,17 +228,24 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
 
 /* ---- on-line: the first layer's step fused with the next sample's forward pass ---- */
 
-/* One row's element j inside the first-layer sweep: step, then add the updated
- * weight times the next sample's input to the forward accumulator. */
-#define FSGD_FIRST_ROW(w, s1, s2, gs, c)                                             \
+/* One row's element j inside the first-layer sweep: step (lgs: the row's rate
+ * times its gs, as in the register tiles below), then add the updated weight
+ * times the next sample's input to the forward accumulator. */
+#define FSGD_FIRST_ROW(w, s1, s2, lgs, c)                                            \
     do {                                                                             \
         T wj = (w)[j];                                                               \
-        T g = (gs) * dj;                                                             \
+        T lg = (lgs) * dj;                                                           \
+        T vj = rule != FSGD_SGD ? (s1)[j] : 0;                                       \
+        T vj2 = rule == FSGD_ADAM ? (s2)[j] : 0;                                     \
         if (decay) {                                                                 \
-            g += a * wj;                                                             \
+            lg += la * wj;                                                           \
             sq += wj * wj;                                                           \
         }                                                                            \
-        wj = FN(fsgd_step)(rule, h, wj, g, (s1), (s2), j);                           \
+        wj = FN(fsgd_step_lg)(rule, h, wj, lg, &vj, &vj2);                           \
+        if (rule != FSGD_SGD)                                                        \
+            (s1)[j] = vj;                                                            \
+        if (rule == FSGD_ADAM)                                                       \
+            (s2)[j] = vj2;                                                           \
         (w)[j] = wj;                                                                 \
         if (fwd)                                                                     \
             acc += (c) * wj;                                                         \
@@ -249,6 +256,8 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
     T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, ptrdiff_t ld,
     const T *restrict d, const T *x, const T *xn, T *restrict out, T inv_sw, T a)
 {
+    const T rate = rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    const T la = rate * a;
     double total = 0;
     ptrdiff_t i = 0, j;
     /* Four rows per pass over the output: the accumulator and the delta are loaded
@@ -266,8 +275,8 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
         T *restrict q1 = FSGD_ROW_STATE(S2, (i + 1) * ld);
         T *restrict q2 = FSGD_ROW_STATE(S2, (i + 2) * ld);
         T *restrict q3 = FSGD_ROW_STATE(S2, (i + 3) * ld);
-        const T g0 = x[i] * inv_sw, g1 = x[i + 1] * inv_sw;
-        const T g2 = x[i + 2] * inv_sw, g3 = x[i + 3] * inv_sw;
+        const T g0 = rate * (x[i] * inv_sw), g1 = rate * (x[i + 1] * inv_sw);
+        const T g2 = rate * (x[i + 2] * inv_sw), g3 = rate * (x[i + 3] * inv_sw);
         const T c0 = fwd ? xn[i] : 0, c1 = fwd ? xn[i + 1] : 0;
         const T c2 = fwd ? xn[i + 2] : 0, c3 = fwd ? xn[i + 3] : 0;
         T sq = 0;
@@ -288,7 +297,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
         T *restrict w0 = W + i * ld;
         T *restrict p0 = FSGD_ROW_STATE(S1, i * ld);
         T *restrict q0 = FSGD_ROW_STATE(S2, i * ld);
-        const T g0 = x[i] * inv_sw;
+        const T g0 = rate * (x[i] * inv_sw);
         const T c0 = fwd ? xn[i] : 0;
         T sq = 0;
 #pragma omp simd reduction(+ : sq)

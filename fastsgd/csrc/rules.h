@@ -62,29 +62,34 @@ FSGD_INLINE T FN(fsgd_step)(const int rule, const FN(fsgd_hyper) h, T w, T g,
 
 
 
-/* fsgd_step on a vector, with the rule's state in *v (the velocity; Adam's m) and
- * *v2 (Adam's v), untouched by the rules without them. lg is the learning rate
+/* fsgd_step with the rate folded in, on one element (fsgd_step_lg) or a vector
+ * (fsgd_vstep_lg), with the rule's state in *v (the velocity; Adam's m) and *v2
+ * (Adam's v), untouched by the rules without them. lg is the learning rate
  * times the gradient, but for Adam the gradient itself (Adam's rate divides m
  * by sqrt(v) + eps, after it). The callers form lg as (rate * gs) * d +
  * (rate * a) * w with rate = lr (1 for Adam): the gradient's products with the
  * rate folded into per-row scalars, one multiplication fewer per weight than
- * lr * (gs * d + a * w), equal to it but for rounding. */
-FSGD_INLINE FN(fsgd_vec) FN(fsgd_vstep_lg)(const int rule, const FN(fsgd_hyper) h,
-                                           FN(fsgd_vec) w, FN(fsgd_vec) lg,
-                                           FN(fsgd_vec) *v, FN(fsgd_vec) *v2)
-{
-    if (rule == FSGD_SGD)
-        return w - lg;
-    if (rule == FSGD_ADAM) { /* as fsgd_step */
-        *v = h.b1 * *v + h.omb1 * lg;
-        *v2 = h.b2 * *v2 + h.omb2 * (lg * lg);
-        return w + -h.lr * *v / (FN(fsgd_vsqrt)(*v2) + h.eps);
+ * lr * (gs * d + a * w), equal to it but for rounding. Both forms are written
+ * once, here, for an element type V and its square root. */
+#define FSGD_DEFINE_STEP_LG(name, V, SQRT)                                           \
+    FSGD_INLINE V name(const int rule, const FN(fsgd_hyper) h, V w, V lg, V *v,      \
+                       V *v2)                                                        \
+    {                                                                                \
+        if (rule == FSGD_SGD)                                                        \
+            return w - lg;                                                           \
+        if (rule == FSGD_ADAM) { /* as fsgd_step */                                  \
+            *v = h.b1 * *v + h.omb1 * lg;                                            \
+            *v2 = h.b2 * *v2 + h.omb2 * (lg * lg);                                   \
+            return w + -h.lr * *v / (SQRT(*v2) + h.eps);                             \
+        }                                                                            \
+        *v = h.mu * *v - lg;                                                         \
+        if (rule == FSGD_MOMENTUM)                                                   \
+            return w + *v;                                                           \
+        return w + (h.mu * *v - lg);                                                 \
     }
-    *v = h.mu * *v - lg;
-    if (rule == FSGD_MOMENTUM)
-        return w + *v;
-    return w + (h.mu * *v - lg);
-}
+FSGD_DEFINE_STEP_LG(FN(fsgd_vstep_lg), FN(fsgd_vec), FN(fsgd_vsqrt))
+FSGD_DEFINE_STEP_LG(FN(fsgd_step_lg), T, FSGD_SQRT)
+#undef FSGD_DEFINE_STEP_LG
 
 /* ---- one step on a span of parameters ------------------------------------------ */
 
