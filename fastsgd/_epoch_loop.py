@@ -251,7 +251,7 @@ class EpochLoop:
             )
         self.chunk = _network.chunk_rows(layout, batch_size)
         self.work = _network.workspace(layout, self.chunk, dtype)
-        self.grads = np.empty(layout.n_params, dtype=dtype)
+        self.grads = _parameters.empty_aligned(layout.n_params, dtype)
         self.sample_idx = np.arange(n, dtype=np.intp)
         self.order = (
             self.sample_idx if training.rows is None else np.empty_like(self.sample_idx)

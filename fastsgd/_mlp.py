@@ -320,10 +320,12 @@ n_outputs), default=None
     def _own_writeable_state(self):
         """Training writes into the weights, the best weights and the optimizer's
         state in place: a model loaded read-only (``joblib.load(...,
-        mmap_mode="r")``) gets copies."""
+        mmap_mode="r")``) gets copies, aligned as the kernels sweep them fastest
+        (an unpickled model gets aligned copies too)."""
         params = self._flat_params()
-        if not params.flags.writeable:
-            self._set_params_buffer(params.copy(), self._layout())
+        owned = _parameters.writeable_aligned(params)
+        if owned is not params:
+            self._set_params_buffer(owned, self._layout())
         if not self._best_params.flags.writeable:
             self._best_params = self._best_params.copy()
         optimizer = getattr(self, "_optimizer", None)

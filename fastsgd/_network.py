@@ -34,9 +34,10 @@ def workspace(layout, chunk, dtype):
     A debug build fills it with NaN, so that a kernel reading scratch memory it
     did not write first fails the tests every time rather than by chance.
     """
+    work = _parameters.empty_aligned(layout.workspace_size(chunk), dtype)
     if _kernels.DEBUG:
-        return np.full(layout.workspace_size(chunk), np.nan, dtype=dtype)
-    return np.empty(layout.workspace_size(chunk), dtype=dtype)
+        work.fill(np.nan)
+    return work
 
 
 def outputs_cannot_overflow(layout, params, x_max):

@@ -6,9 +6,7 @@ The kernels apply a rule through ``_kernels.UpdateRule``, built by
 ``Optimizer.update_rule`` for each call; the rules themselves are the C loops.
 """
 
-import numpy as np
-
-from fastsgd import _kernels
+from fastsgd import _kernels, _parameters
 
 
 class Optimizer:
@@ -76,7 +74,7 @@ class Optimizer:
         self.t = 0
         self.plateau_count = 0
         self.state = {
-            name: np.zeros(n_params, dtype=dtype)
+            name: _parameters.zeros_aligned(n_params, dtype)
             for name in _kernels.STATE_NAMES[self.rule]
         }
 
@@ -96,9 +94,10 @@ class Optimizer:
 
     def own_writeable_state(self):
         """Copy state buffers that are read-only (a model loaded with
-        ``joblib.load(..., mmap_mode="r")``): the kernels write into them."""
+        ``joblib.load(..., mmap_mode="r")``) or misaligned: the kernels write into
+        them."""
         self.state = {
-            name: buffer if buffer.flags.writeable else buffer.copy()
+            name: _parameters.writeable_aligned(buffer)
             for name, buffer in self.state.items()
         }
 

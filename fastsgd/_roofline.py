@@ -31,7 +31,10 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
         "logistic" if n_out == 1 else "softmax",
     )
     params = _parameters.glorot_uniform(layout, "relu", np.random.RandomState(0), dtype)
-    state = {name: np.zeros_like(params) for name in _kernels.STATE_NAMES[rule]}
+    state = {
+        name: _parameters.zeros_aligned(params.size, dtype)
+        for name in _kernels.STATE_NAMES[rule]
+    }
     update_rule = _kernels.UpdateRule(
         rule,
         learning_rate=SOLVER["learning_rate_init"],
@@ -40,7 +43,7 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
         **state,
     )
     work = _network.workspace(layout, 1, dtype)
-    grads = np.empty_like(params)
+    grads = _parameters.empty_aligned(params.size, dtype)
     sw = np.ones(n, dtype=dtype)
     order = np.random.RandomState(0).permutation(n).astype(np.intp)
     data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
@@ -57,14 +60,19 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
 def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
     """A callable running ``repeats`` roofline sweeps over an (n_in, n_out) layer."""
     rng = np.random.RandomState(0)
-    W = rng.uniform(-0.1, 0.1, n_in * n_out).astype(dtype)
+    W = _parameters.writeable_aligned(
+        rng.uniform(-0.1, 0.1, n_in * n_out).astype(dtype)
+    )
     # a tiny learning rate keeps the weights where they are over many sweeps
     update_rule = _kernels.UpdateRule(
         rule,
         learning_rate=1e-9,
         momentum=SOLVER["momentum"],
         alpha=alpha,
-        **{name: np.zeros_like(W) for name in _kernels.STATE_NAMES[rule]},
+        **{
+            name: _parameters.zeros_aligned(W.size, dtype)
+            for name in _kernels.STATE_NAMES[rule]
+        },
     )
     delta = rng.uniform(-1e-3, 1e-3, n_out).astype(dtype)
     x = rng.normal(size=n_in).astype(dtype)
