@@ -1,12 +1,14 @@
 """How many BLAS threads a kernel call's gemm gets.
 
 On small matrices BLAS threads cost more than they bring, so kernel calls run on
-one BLAS thread unless one gemm call is large enough to pay for more. Measured
-side by side on a 2-core AMD EPYC (fit, float64, BLAS left at its 2 threads above
-the threshold): full batch, whose gemms run on chunks of about 1,000 rows (68-200
-MFLOP), went from 10.7 to 6.4 us a sample on mnist-like and 8.6 to 6.8 on deep
-with the threshold at 5e7 instead of 1e9; at 2e7, batch 128's 26-MFLOP calls
-became slower (9.6 -> 12.8 us).
+one BLAS thread unless one gemm call is large enough to pay for more. Measured on
+a 2-core AMD EPYC (fit, float64, AVX2 path, BLAS left at its 2 threads above the
+threshold), the thresholds taking turns in one run (best of 4): at 2e6 FLOP
+instead of 5e7, mnist-like batch 128 (26-MFLOP calls) went from 10.5 to 7.2 us a
+sample, deep batch 128 from 8.6 to 6.0 and deep batch 32 from 9.2 to 8.7;
+mnist-like batch 32 (11.0 against 11.4) and full batch (5.9 against 5.8) stayed
+within noise. (An earlier session, with buffers not yet aligned, measured batch
+128 slower with threads; the machine is shared, so rerun before changing this.)
 """
 
 import threading
@@ -19,7 +21,7 @@ try:  # threadpoolctl >= 3.8
 except ImportError:  # older releases have no controlling thread to release
     OpenBLASController = None
 
-THREADED_GEMM_FLOPS = 5e7
+THREADED_GEMM_FLOPS = 2e6
 
 
 class _SharedBlasLimit:
