@@ -115,9 +115,6 @@ extern float tanhf(float);
 #define FSGD_MASKSTORE_d(p, v, n) _mm512_mask_storeu_pd((p), FSGD_MASK8(n), (__m512d)(v))
 #define FSGD_MASKLOAD_f(p, n) _mm512_maskz_loadu_ps(FSGD_MASK16(n), (p))
 #define FSGD_MASKSTORE_f(p, v, n) _mm512_mask_storeu_ps((p), FSGD_MASK16(n), (__m512)(v))
-#define FSGD_HAVE_HSUM 1
-#define FSGD_HSUM_d(v) _mm512_reduce_add_pd((__m512d)(v))
-#define FSGD_HSUM_f(v) _mm512_reduce_add_ps((__m512)(v))
 #elif defined(__AVX2__) && !defined(FSGD_NO_MASK)
 #include <immintrin.h>
 #define FSGD_HAVE_MASK 1
@@ -128,9 +125,46 @@ extern float tanhf(float);
 #define FSGD_MASKSTORE_d(p, v, n) _mm256_maskstore_pd((p), FSGD_MASK4(n), (__m256d)(v))
 #define FSGD_MASKLOAD_f(p, n) _mm256_maskload_ps((p), FSGD_MASK8(n))
 #define FSGD_MASKSTORE_f(p, v, n) _mm256_maskstore_ps((p), FSGD_MASK8(n), (__m256)(v))
-#define FSGD_HAVE_HSUM 0
 #else
 #define FSGD_HAVE_MASK 0
+#endif
+
+/* Horizontal sums as a tree of shuffles and additions in registers. */
+#if defined(__AVX512F__)
+#define FSGD_HAVE_HSUM 1
+#define FSGD_HSUM_d(v) _mm512_reduce_add_pd((__m512d)(v))
+#define FSGD_HSUM_f(v) _mm512_reduce_add_ps((__m512)(v))
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define FSGD_HAVE_HSUM 1
+FSGD_INLINE double fsgd_hsum_pd(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+FSGD_INLINE float fsgd_hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+#define FSGD_HSUM_d(v) fsgd_hsum_pd((__m256d)(v))
+#define FSGD_HSUM_f(v) fsgd_hsum_ps((__m256)(v))
+#elif defined(__SSE2__)
+#include <immintrin.h>
+#define FSGD_HAVE_HSUM 1
+FSGD_INLINE double fsgd_hsum_pd(__m128d s)
+{
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+FSGD_INLINE float fsgd_hsum_ps(__m128 s)
+{
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+#define FSGD_HSUM_d(v) fsgd_hsum_pd((__m128d)(v))
+#define FSGD_HSUM_f(v) fsgd_hsum_ps((__m128)(v))
+#else
 #define FSGD_HAVE_HSUM 0
 #endif
 

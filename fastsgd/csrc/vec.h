@@ -72,17 +72,22 @@ FSGD_INLINE void FN(fsgd_vstore_if)(int full, T *p, FN(fsgd_vec) v, ptrdiff_t n)
         FN(fsgd_vstore_n)(p, v, n);
 }
 
-/* The sum of a vector's elements (a tree of additions in registers). */
+/* The sum of a vector's elements: a tree of additions in registers (halves
+ * added together until one element is left), not a chain of VLEN - 1. */
 FSGD_INLINE T FN(fsgd_hsum)(FN(fsgd_vec) v)
 {
 #if FSGD_HAVE_HSUM
     return FSGD_CAT(FSGD_HSUM, S)(v);
 #else
-    T s = 0;
-    ptrdiff_t l;
-    for (l = 0; l < VLEN; l++)
-        s += v[l];
-    return s;
+    T lanes[VLEN];
+    ptrdiff_t n, l;
+    memcpy(lanes, &v, sizeof v);
+#pragma GCC unroll 16
+    for (n = VLEN / 2; n >= 1; n /= 2)
+#pragma GCC unroll 16
+        for (l = 0; l < n; l++)
+            lanes[l] += lanes[l + n];
+    return lanes[0];
 #endif
 }
 
