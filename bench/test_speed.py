@@ -69,7 +69,7 @@ def test_roofline_floor(benchmark, dtype, rule, tiled):
 def test_roofline_online_kernel(benchmark, dtype, rule):
     """One on-line epoch of the kernel on the mnist-like workload."""
     alpha = hb.SOLVER["alpha"] if rule != "sgd" else 0.0
-    epoch, n = roofline.online_kernel(
+    epoch, n, _ = roofline.online_kernel(
         hb.WORKLOADS["mnist-like"], np.dtype(dtype).type, rule, alpha
     )
     benchmark.pedantic(epoch, rounds=10, iterations=1)

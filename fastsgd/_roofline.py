@@ -13,8 +13,9 @@ from fastsgd._benchmark import SOLVER, WORKLOADS, make_data, one_thread
 
 def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
     """A callable that runs one on-line epoch of the kernel over ``n`` samples (as
-    the training loop calls it), and ``n``. ``windowed=False`` keeps plain SGD on
-    the per-sample fused sweep instead of the window of samples ``fit`` uses."""
+    the training loop calls it), ``n``, and the name of the path it takes.
+    ``windowed=False`` keeps plain SGD on the per-sample fused sweep instead of
+    the path ``fit`` chooses (the window of samples, on most instruction sets)."""
     X, y = make_data(workload, dtype)
     X = np.ascontiguousarray(X[:n])
     n_out = 1 if workload.n_classes == 2 else workload.n_classes
@@ -47,14 +48,16 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
     sw = np.ones(n, dtype=dtype)
     order = np.random.RandomState(0).permutation(n).astype(np.intp)
     data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
-    path = None if windowed else "online"
+    path = (
+        _kernels.training_path(layout, 1, data, update_rule) if windowed else "online"
+    )
 
     def epoch():
         _kernels.train_epoch(
             layout, data, update_rule, params, grads, work, order, 1, 1, path=path
         )
 
-    return epoch, n
+    return epoch, n, path
 
 
 def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
@@ -86,14 +89,15 @@ def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
 def roofline(dtype, rule, alpha, repeats=5, workload="mnist-like", samples=2000):
     """Seconds per sample of the on-line kernel sweeping the first layer once per
     sample, of the floor (the faster of the two forms of that sweep alone), and of
-    the kernel ``fit`` runs (for plain SGD: one sweep per window of samples, which
-    can beat the per-sample floor; None for the other rules, where it is the
-    per-sample kernel); best of ``repeats`` rounds taken in turns."""
+    the kernel ``fit`` runs where that is another (for plain SGD: one sweep per
+    window of samples, which can beat the per-sample floor; None where ``fit``
+    runs the per-sample kernel); best of ``repeats`` rounds taken in turns."""
     w = WORKLOADS[workload]
-    per_sample, n = online_kernel(w, dtype, rule, alpha, n=samples, windowed=False)
+    per_sample, n, _ = online_kernel(w, dtype, rule, alpha, n=samples, windowed=False)
     kernels = [per_sample]
-    if rule == "sgd" and alpha == 0:
-        kernels.append(online_kernel(w, dtype, rule, alpha, n=samples)[0])
+    fits, _, fit_path = online_kernel(w, dtype, rule, alpha, n=samples)
+    if fit_path != "online":
+        kernels.append(fits)
     sweeps = [
         floor_sweep(w.n_features, w.hidden[0], dtype, rule, alpha, n, tiled)
         for tiled in (False, True)
