@@ -12,20 +12,14 @@
  * registers, then the block's step, while it is still there. n0..n3: elements of
  * each vector (VLEN but for the last tile of a layer whose width is not a
  * multiple of 4 VLEN; `full` when all are VLEN, so that no load needs a mask). */
+#define FSGD_GB_LD(p) FN(fsgd_vload_if)(full, (p), nk)
+#define FSGD_GB_ST(p, v) FN(fsgd_vstore_if)(full, (p), (v), nk)
 #define FSGD_GB_STEP(acc, wp, sp, n)                                                 \
     do {                                                                             \
-        FN(fsgd_vec) wk = FN(fsgd_vload_if)(full, wp, n), vk = zero;                 \
-        FN(fsgd_vec) lg = lgs * (acc);                                               \
-        if (decay) {                                                                 \
-            lg += la * wk;                                                           \
-            q += wk * wk;                                                            \
-        }                                                                            \
-        if (rule != FSGD_SGD)                                                        \
-            vk = FN(fsgd_vload_if)(full, sp, n);                                     \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, NULL); /* never Adam */         \
-        if (rule != FSGD_SGD)                                                        \
-            FN(fsgd_vstore_if)(full, sp, vk, n);                                     \
-        FN(fsgd_vstore_if)(full, wp, wk, n);                                         \
+        const ptrdiff_t nk = (n);                                                    \
+        FN(fsgd_vec) wk = FSGD_GB_LD(wp), lg = lgs * (acc);                          \
+        FSGD_VSTEP(wk, lg, q, sp, sp, FSGD_GB_LD, FSGD_GB_ST); /* never Adam */      \
+        FSGD_GB_ST(wp, wk);                                                          \
     } while (0)
 
 FSGD_INLINE void FN(fsgd_grad_block)(
@@ -89,6 +83,8 @@ FSGD_INLINE void FN(fsgd_grad_block)(
 }
 
 #undef FSGD_GB_STEP
+#undef FSGD_GB_LD
+#undef FSGD_GB_ST
 
 FSGD_INLINE double FN(fsgd_grad_step_first_body)(
     const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1,

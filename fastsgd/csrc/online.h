@@ -46,22 +46,10 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
  * sp, sp2: the state rows (read only by the rules that have them). */
 #define FSGD_HID_VEC(acc, q, wp, sp, sp2, dv, LOAD, STORE)                           \
     do {                                                                             \
-        FN(fsgd_vec) wk = LOAD(wp), vk = zero, vk2 = zero, lg = lgs * (dv);          \
+        FN(fsgd_vec) wk = LOAD(wp), lg = lgs * (dv);                                 \
         acc += wk * (dv);                                                            \
-        if (decay) {                                                                 \
-            lg += la * wk;                                                           \
-            q += wk * wk;                                                            \
-        }                                                                            \
-        if (rule != FSGD_SGD)                                                        \
-            vk = LOAD(sp);                                                           \
-        if (rule == FSGD_ADAM)                                                       \
-            vk2 = LOAD(sp2);                                                         \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
+        FSGD_VSTEP(wk, lg, q, sp, sp2, LOAD, STORE);                                 \
         STORE(wp, wk);                                                               \
-        if (rule != FSGD_SGD)                                                        \
-            STORE(sp, vk);                                                           \
-        if (rule == FSGD_ADAM)                                                       \
-            STORE(sp2, vk2);                                                         \
     } while (0)
 #define FSGD_LD(p) FN(fsgd_vload)(p)
 #define FSGD_ST(p, v) FN(fsgd_vstore)((p), (v))
@@ -318,21 +306,8 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
  * STORE load and store it (whole or the first n elements). */
 #define FSGD_ROW_VEC(k, jk, LOAD, STORE)                                             \
     do {                                                                             \
-        FN(fsgd_vec) wk = LOAD(w + (jk)), vk = zero, vk2 = zero;                     \
-        FN(fsgd_vec) lg = lgs * LOAD(d + (jk));                                      \
-        if (decay) {                                                                 \
-            lg += la * wk;                                                           \
-            q##k += wk * wk;                                                         \
-        }                                                                            \
-        if (rule != FSGD_SGD)                                                        \
-            vk = LOAD(s + (jk));                                                     \
-        if (rule == FSGD_ADAM)                                                       \
-            vk2 = LOAD(s2 + (jk));                                                   \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
-        if (rule != FSGD_SGD)                                                        \
-            STORE(s + (jk), vk);                                                     \
-        if (rule == FSGD_ADAM)                                                       \
-            STORE(s2 + (jk), vk2);                                                   \
+        FN(fsgd_vec) wk = LOAD(w + (jk)), lg = lgs * LOAD(d + (jk));                 \
+        FSGD_VSTEP(wk, lg, q##k, s + (jk), s2 + (jk), LOAD, STORE);                  \
         STORE(w + (jk), wk);                                                         \
         if (fwd)                                                                     \
             STORE(out + (jk), LOAD(out + (jk)) + c * wk);                            \
@@ -390,21 +365,9 @@ FSGD_INLINE double FN(fsgd_sweep_first_row)(
 
 #define FSGD_TILE_COL(k)                                                             \
     do {                                                                             \
-        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), vk = zero, vk2 = zero;     \
-        FN(fsgd_vec) lg = lgs * d##k;                                                \
-        if (decay) {                                                                 \
-            lg += la * wk;                                                           \
-            q##k += wk * wk;                                                         \
-        }                                                                            \
-        if (rule != FSGD_SGD)                                                        \
-            vk = FN(fsgd_vload)(s + (k) * VLEN);                                     \
-        if (rule == FSGD_ADAM)                                                       \
-            vk2 = FN(fsgd_vload)(s2 + (k) * VLEN);                                   \
-        wk = FN(fsgd_vstep_lg)(rule, h, wk, lg, &vk, &vk2);                          \
-        if (rule != FSGD_SGD)                                                        \
-            FN(fsgd_vstore)(s + (k) * VLEN, vk);                                     \
-        if (rule == FSGD_ADAM)                                                       \
-            FN(fsgd_vstore)(s2 + (k) * VLEN, vk2);                                   \
+        FN(fsgd_vec) wk = FN(fsgd_vload)(w + (k) * VLEN), lg = lgs * d##k;           \
+        FSGD_VSTEP(wk, lg, q##k, s + (k) * VLEN, s2 + (k) * VLEN, FN(fsgd_vload),    \
+                   FN(fsgd_vstore));                                                 \
         FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
         if (fwd)                                                                     \
             acc##k += c * wk;                                                        \

@@ -91,6 +91,28 @@ FSGD_DEFINE_STEP_LG(FN(fsgd_vstep_lg), FN(fsgd_vec), FN(fsgd_vsqrt))
 FSGD_DEFINE_STEP_LG(FN(fsgd_step_lg), T, FSGD_SQRT)
 #undef FSGD_DEFINE_STEP_LG
 
+/* One vector's step in the register-blocked loops: adds the decay to lg (and
+ * wk * wk to the sum of squares q), loads the rule's state from sp (and Adam's
+ * from sp2) with LOAD, steps wk and stores the state back with STORE; wk is left
+ * for the caller to store. Needs rule, decay, h, la and zero in scope. */
+#define FSGD_VSTEP(wk, lg, q, sp, sp2, LOAD, STORE)                                  \
+    do {                                                                             \
+        FN(fsgd_vec) vk_ = zero, vk2_ = zero;                                        \
+        if (decay) {                                                                 \
+            (lg) += la * (wk);                                                       \
+            (q) += (wk) * (wk);                                                      \
+        }                                                                            \
+        if (rule != FSGD_SGD)                                                        \
+            vk_ = LOAD(sp);                                                          \
+        if (rule == FSGD_ADAM)                                                       \
+            vk2_ = LOAD(sp2);                                                        \
+        (wk) = FN(fsgd_vstep_lg)(rule, h, (wk), (lg), &vk_, &vk2_);                  \
+        if (rule != FSGD_SGD)                                                        \
+            STORE((sp), vk_);                                                        \
+        if (rule == FSGD_ADAM)                                                       \
+            STORE((sp2), vk2_);                                                      \
+    } while (0)
+
 /* ---- one step on a span of parameters ------------------------------------------ */
 
 FSGD_INLINE double FN(fsgd_update_body)(const int rule, const int decay,
