@@ -125,6 +125,49 @@ extern float tanhf(float);
 #define FSGD_MASKSTORE_d(p, v, n) _mm256_maskstore_pd((p), FSGD_MASK4(n), (__m256d)(v))
 #define FSGD_MASKLOAD_f(p, n) _mm256_maskload_ps((p), FSGD_MASK8(n))
 #define FSGD_MASKSTORE_f(p, v, n) _mm256_maskstore_ps((p), FSGD_MASK8(n), (__m256)(v))
+#elif defined(__SSE2__) && FSGD_VBYTES == 16 && !defined(FSGD_NO_MASK)
+/* SSE2 has no masks: the first n elements by the 4- and 8-byte moves (the same
+ * contract: nothing read or written past them; the others load as 0). */
+#include <immintrin.h>
+#define FSGD_HAVE_MASK 1
+FSGD_INLINE __m128d fsgd_load_first_pd(const double *p, ptrdiff_t n)
+{
+    return n >= 2 ? _mm_loadu_pd(p) : n == 1 ? _mm_load_sd(p) : _mm_setzero_pd();
+}
+FSGD_INLINE void fsgd_store_first_pd(double *p, __m128d v, ptrdiff_t n)
+{
+    if (n >= 2)
+        _mm_storeu_pd(p, v);
+    else if (n == 1)
+        _mm_store_sd(p, v);
+}
+FSGD_INLINE __m128 fsgd_load_first_ps(const float *p, ptrdiff_t n)
+{
+    __m128 pair;
+    if (n >= 4)
+        return _mm_loadu_ps(p);
+    if (n == 1)
+        return _mm_load_ss(p);
+    if (n <= 0)
+        return _mm_setzero_ps();
+    pair = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p));
+    return n == 2 ? pair : _mm_movelh_ps(pair, _mm_load_ss(p + 2));
+}
+FSGD_INLINE void fsgd_store_first_ps(float *p, __m128 v, ptrdiff_t n)
+{
+    if (n >= 4) {
+        _mm_storeu_ps(p, v);
+        return;
+    }
+    if (n == 1 || n == 3)
+        _mm_store_ss(p + n - 1, n == 1 ? v : _mm_movehl_ps(v, v));
+    if (n >= 2)
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(v));
+}
+#define FSGD_MASKLOAD_d(p, n) fsgd_load_first_pd((p), (n))
+#define FSGD_MASKSTORE_d(p, v, n) fsgd_store_first_pd((p), (__m128d)(v), (n))
+#define FSGD_MASKLOAD_f(p, n) fsgd_load_first_ps((p), (n))
+#define FSGD_MASKSTORE_f(p, v, n) fsgd_store_first_ps((p), (__m128)(v), (n))
 #else
 #define FSGD_HAVE_MASK 0
 #endif
