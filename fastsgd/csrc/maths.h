@@ -9,37 +9,20 @@
 /* The transcendental functions a vector (FSGD_NV elements) at a time, in place: a
  * loop of fixed length that "omp simd" vectorises whole, calling libmvec's vector
  * variant once (FSGD_LIBMVEC; see simd.h) or libm once per element. */
-FSGD_INLINE void FN(fsgd_exp_block)(T *restrict a)
-{
-    ptrdiff_t l;
-#pragma omp simd simdlen(FSGD_NV)
-    for (l = 0; l < FSGD_NV; l++)
-        a[l] = FSGD_EXPF(a[l]);
-}
-
-FSGD_INLINE void FN(fsgd_log_block)(T *restrict a)
-{
-    ptrdiff_t l;
-#pragma omp simd simdlen(FSGD_NV)
-    for (l = 0; l < FSGD_NV; l++)
-        a[l] = FSGD_LOGF(a[l]);
-}
-
-FSGD_INLINE void FN(fsgd_tanh_block)(T *restrict a)
-{
-    ptrdiff_t l;
-#pragma omp simd simdlen(FSGD_NV)
-    for (l = 0; l < FSGD_NV; l++)
-        a[l] = FSGD_TANHF(a[l]);
-}
-
-FSGD_INLINE void FN(fsgd_logistic_block)(T *restrict a)
-{
-    ptrdiff_t l;
-#pragma omp simd simdlen(FSGD_NV)
-    for (l = 0; l < FSGD_NV; l++)
-        a[l] = 1 / (1 + FSGD_EXPF(-a[l]));
-}
+#define FSGD_LOGISTIC(x) (1 / (1 + FSGD_EXPF(-(x))))
+#define FSGD_DEFINE_BLOCK(name, f)                                                   \
+    FSGD_INLINE void FN(name)(T *restrict a)                                         \
+    {                                                                                \
+        ptrdiff_t l;                                                                 \
+        _Pragma("omp simd simdlen(FSGD_NV)") for (l = 0; l < FSGD_NV; l++)           \
+            a[l] = f(a[l]);                                                          \
+    }
+FSGD_DEFINE_BLOCK(fsgd_exp_block, FSGD_EXPF)
+FSGD_DEFINE_BLOCK(fsgd_log_block, FSGD_LOGF)
+FSGD_DEFINE_BLOCK(fsgd_tanh_block, FSGD_TANHF)
+FSGD_DEFINE_BLOCK(fsgd_logistic_block, FSGD_LOGISTIC)
+#undef FSGD_DEFINE_BLOCK
+#undef FSGD_LOGISTIC
 
 /* Apply a block function to z[0:n] in place: whole vectors where they are, the
  * last part vector through a zero-padded copy. Every element goes through the

@@ -9,10 +9,10 @@
  * prove from the pointers Cython hands over.
  *
  * The loops are written once and compiled for double (suffix _d) and float (suffix
- * _f): this header includes the files of each role (vec.h, rules.h, maths.h,
- * forward.h, online.h, minibatch.h, window.h) once per type, with T (the type), S
- * (the suffix), FN (a name with the suffix) and VLEN (elements in one vector)
- * defined.
+ * _f): this header includes each_type.h, the files of each role (vec.h, rules.h,
+ * maths.h, forward.h, online.h, minibatch.h, window.h), once per type, with T
+ * (the type), S (the suffix), FN (a name with the suffix) and VLEN (elements in
+ * one vector) defined.
  */
 #ifndef FASTSGD_SIMD_H
 #define FASTSGD_SIMD_H
@@ -257,24 +257,7 @@ FSGD_INLINE float fsgd_hsum_ps(__m128 s)
 #define FSGD_EXPF exp
 #define FSGD_LOGF log
 #define FSGD_TANHF tanh
-#define FN(name) FSGD_CAT(name, S)
-#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
-#include "vec.h"
-#include "rules.h"
-#include "maths.h"
-#include "forward.h"
-#include "online.h"
-#include "minibatch.h"
-#include "window.h"
-#undef VLEN
-#undef FN
-#undef T
-#undef S
-#undef FSGD_NV
-#undef FSGD_SQRT
-#undef FSGD_EXPF
-#undef FSGD_LOGF
-#undef FSGD_TANHF
+#include "each_type.h"
 
 #define T float
 #define S f
@@ -283,23 +266,6 @@ FSGD_INLINE float fsgd_hsum_ps(__m128 s)
 #define FSGD_EXPF expf
 #define FSGD_LOGF logf
 #define FSGD_TANHF tanhf
-#define FN(name) FSGD_CAT(name, S)
-#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
-#include "vec.h"
-#include "rules.h"
-#include "maths.h"
-#include "forward.h"
-#include "online.h"
-#include "minibatch.h"
-#include "window.h"
-#undef VLEN
-#undef FN
-#undef T
-#undef S
-#undef FSGD_NV
-#undef FSGD_SQRT
-#undef FSGD_EXPF
-#undef FSGD_LOGF
-#undef FSGD_TANHF
+#include "each_type.h"
 
 #endif

@@ -11,7 +11,6 @@
  * narrower machines). They serve every rule, Adam included (its square root:
  * fsgd_vsqrt). */
 typedef T FN(fsgd_vec) __attribute__((vector_size(FSGD_VBYTES)));
-#define VLEN ((ptrdiff_t)(FSGD_VBYTES / sizeof(T)))
 
 FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload)(const T *p)
 {
