@@ -257,6 +257,7 @@ cdef struct Net:
     const Py_ssize_t* icpt_off   # where a layer's intercepts start
     const Py_ssize_t* act_off    # where a layer's output starts in a row of activations
     Py_ssize_t n_units           # sum(units[1:]): one row of activations
+    Py_ssize_t work_units        # n_units rounded up: a row's room in the workspace
     Py_ssize_t n_coefs
     Py_ssize_t n_params
     int hidden
@@ -608,9 +609,10 @@ cdef double batch_gradient(Net* net, const floating* P, floating* G, floating* w
     s = 0
     while s < n:
         c = min(chunk, n - s)
-        deltas = work + c * net.n_units
-        xbuf = work + 2 * c * net.n_units
-        check_span(0, 2 * c * net.n_units + (c * nf if d.X != NULL else 0), work_size)
+        deltas = work + c * net.work_units
+        xbuf = work + 2 * c * net.work_units
+        check_span(0, 2 * c * net.work_units + (c * nf if d.X != NULL else 0),
+                   work_size)
         crows = rows + s if rows != NULL else NULL
         X0 = input_rows(net, d, crows, row0 + s, c, xbuf)
         chunk_forward(net, P, acts, c, X0, d, crows, row0 + s)
@@ -650,7 +652,7 @@ cdef double minibatch_epoch(Net* net, floating* P, floating* S1, floating* S2,
         if sw_sum <= 0:       # a batch of zero weight has no gradient: no step
             continue
         sq = apply_update(net, P, G, S1, S2, o, 1 / sw_sum, X0,
-                          work + nb * net.n_units, nb)
+                          work + nb * net.work_units, nb)
         total += (data_loss / sw_sum + 0.5 * o.alpha * sq / sw_sum) * nb
     return total
 
@@ -788,13 +790,13 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     scikit-learn accumulates it (data loss plus L2 term over the sample weight)."""
     cdef Py_ssize_t k, layer, row, next_row, L = net.n_layers
     cdef floating* acts = work
-    cdef floating* deltas = work + net.n_units
-    cdef floating* xdense = work + 2 * net.n_units
+    cdef floating* deltas = work + net.work_units
+    cdef floating* xdense = work + 2 * net.work_units
     cdef floating* out = acts + net.act_off[L - 1]
     cdef const floating* sw = <const floating*> d.sw
     cdef floating w, inv_sw
     cdef double loss, sq, total = 0
-    check_span(0, 2 * net.n_units + net.units[0], work_size)
+    check_span(0, 2 * net.work_units + net.units[0], work_size)
     if n == 0:
         return 0
     if d.X == NULL:
@@ -888,8 +890,8 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     cdef Py_ssize_t k0, k1, q, cnt, cnt_next, row, layer, L = net.n_layers
     cdef Py_ssize_t nf = net.units[0], u1 = net.units[1], j
     cdef floating* acts = work
-    cdef floating* deltas = work + net.n_units
-    cdef floating* zero = work + 2 * net.n_units
+    cdef floating* deltas = work + net.work_units
+    cdef floating* zero = work + 2 * net.work_units
     cdef floating* XT = zero + nf
     cdef floating* XTn = XT + WIN * nf
     cdef floating* F = XTn + WIN * nf
@@ -906,7 +908,7 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     cdef const floating* sw = <const floating*> d.sw
     cdef floating w, inv_sw, s
     cdef double loss, total = 0
-    check_span(0, 2 * net.n_units + nf + 2 * WIN * (nf + u1) + WIN * WIN,
+    check_span(0, 2 * net.work_units + nf + 2 * WIN * (nf + u1) + WIN * WIN,
                work_size)
     check_span(net.coef_off[0], nf * u1, net.n_coefs)
     check_span(net.coef_off[L - 1], m * K, net.n_coefs)
@@ -1012,7 +1014,7 @@ cdef class Layout:
     output : str
         Output activation name.
     """
-    cdef readonly Py_ssize_t n_layers, n_coefs, n_params, n_units
+    cdef readonly Py_ssize_t n_layers, n_coefs, n_params, n_units, work_units
     cdef readonly str hidden, output
     cdef Py_ssize_t[::1] _units, _coef_off, _icpt_off, _act_off
     cdef Net net
@@ -1035,6 +1037,10 @@ cdef class Layout:
         self.n_layers = n_layers
         self.n_coefs = int(sizes.sum())
         self.n_units = int(fan_out.sum())
+        # A row of activations (or deltas) takes a multiple of 16 elements of
+        # workspace, so that the regions after it start on a 64-byte line as the
+        # workspace does: the SSE2 sweeps fold aligned loads into arithmetic.
+        self.work_units = (self.n_units + 15) // 16 * 16
         self.n_params = self.n_coefs + self.n_units
         self._units = units
         # Each offset is the sum of the sizes before it.
@@ -1047,6 +1053,7 @@ cdef class Layout:
         self.net.icpt_off = &self._icpt_off[0]
         self.net.act_off = &self._act_off[0]
         self.net.n_units = self.n_units
+        self.net.work_units = self.work_units
         self.net.n_coefs = self.n_coefs
         self.net.n_params = self.n_params
         self.net.hidden = ACTIVATIONS[hidden]
@@ -1072,7 +1079,7 @@ cdef class Layout:
         (and, whatever ``chunk``, what the windowed on-line kernel needs)."""
         # on-line plain SGD: the window (online_epoch_window) and the last layer
         # transposed
-        return (chunk * (2 * self.n_units + self._units[0]) + self._units[0]
+        return (chunk * (2 * self.work_units + self._units[0]) + self._units[0]
                 + 2 * WIN * (self._units[0] + self._units[1]) + WIN * WIN
                 + self._units[self.n_layers - 1] * self._units[self.n_layers])
 

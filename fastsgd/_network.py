@@ -24,7 +24,7 @@ def make_layout(n_features, hidden_layer_sizes, n_outputs, activation, out_activ
 
 def chunk_rows(layout, n_rows):
     """How many rows one batched kernel step processes at a time."""
-    per_row = 2 * layout.n_units + int(layout.units[0])
+    per_row = 2 * layout.work_units + int(layout.units[0])
     return int(max(1, min(n_rows, _MAX_CHUNK, _CHUNK_ELEMENTS // per_row)))
 
 

@@ -53,7 +53,10 @@ def test_layout_rejects_what_the_kernels_cannot_run():
 def test_workspace_grows_with_the_chunk():
     layout = _kernels.Layout([5, 4, 3], "relu", "softmax")
     sizes = [layout.workspace_size(c) for c in (1, 2, 8)]
-    assert sizes == sorted(sizes) and sizes[1] - sizes[0] == 2 * 7 + 5
+    # a row of activations and one of deltas, each 7 units padded to 16 (so that
+    # what follows them stays on a 64-byte line), and the row of input
+    assert layout.work_units == 16
+    assert sizes == sorted(sizes) and sizes[1] - sizes[0] == 2 * 16 + 5
 
 
 @st.composite

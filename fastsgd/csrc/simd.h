@@ -20,6 +20,7 @@
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "types.h"
@@ -90,6 +91,30 @@ extern float tanhf(float);
 #define FSGD_VBYTES 16
 #define FSGD_NREG 16
 #endif
+
+/* SSE's two-operand instructions take a memory operand only from an address on
+ * 16 bytes, so the compiler folds a load into the arithmetic that uses it only
+ * where it knows the address is (AVX's encoding takes any address). Without the
+ * fold, each load is one more instruction, and the SSE2 sweeps are bound by the
+ * instructions they issue: they are compiled twice, once for rows and vectors on
+ * 16 bytes (fsgd_vload_a), chosen when the buffers are. */
+#if defined(__SSE2__) && !defined(__AVX__)
+#define FSGD_ALIGNED_OPERANDS 1
+#else
+#define FSGD_ALIGNED_OPERANDS 0
+#endif
+
+/* Whether the compiler contracts a * b + c into one fused multiply-add (x86's FMA,
+ * aarch64's: GCC does by default outside ISO C mode). */
+#if defined(__FMA__) || defined(__aarch64__)
+#define FSGD_HAVE_FMA 1
+#else
+#define FSGD_HAVE_FMA 0
+#endif
+
+/* Bytes of a layer's weights fsgd_sweep_first_row_blocks steps before adding
+ * their forward pass: a block that stays in L1 with its state in between. */
+#define FSGD_FORWARD_BLOCK 8192
 
 /* Register blocks: with 32 registers the on-line first-layer sweep and the
  * mini-batch gradient of layer 0 keep 4 vectors of columns (and 4 rows) in

@@ -24,6 +24,20 @@ FSGD_INLINE void FN(fsgd_vstore)(T *p, FN(fsgd_vec) v)
     memcpy(p, &v, sizeof v);
 }
 
+/* The same, for p on a multiple of the vector's size: a load the compiler may fold
+ * into the instruction that uses it (see FSGD_ALIGNED_OPERANDS). */
+typedef T FN(fsgd_avec) __attribute__((vector_size(FSGD_VBYTES), may_alias));
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_a)(const T *p)
+{
+    return *(const FN(fsgd_avec) *)p;
+}
+
+FSGD_INLINE void FN(fsgd_vstore_a)(T *p, FN(fsgd_vec) v)
+{
+    *(FN(fsgd_avec) *)p = v;
+}
+
 /* The first n <= VLEN elements of p; the others are 0. */
 FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_n)(const T *p, ptrdiff_t n)
 {

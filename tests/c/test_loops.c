@@ -58,9 +58,13 @@ static void record(int ok, const char *what, double err, double tol, long idx,
 }
 
 /* Memory from one arena, reset per case. Each block starts 64-byte aligned; the
- * guarded buffers handed to the loops start GUARD elements later (an odd
- * number), so that no vector is aligned. */
-#define GUARD 37
+ * guarded buffers handed to the loops start GUARD elements later: an odd number,
+ * so that no vector is aligned, unless a test sets it to ALIGNED_GUARD (a
+ * multiple of 64 bytes for both types), for the loops that take another path
+ * when every buffer is aligned (FSGD_ALIGNED_OPERANDS). */
+#define ODD_GUARD 37
+#define ALIGNED_GUARD 16
+static ptrdiff_t GUARD = ODD_GUARD;
 #define SENTINEL (-7777.25)     /* exact in float and double */
 static unsigned char *arena;
 static size_t arena_used, arena_size = (size_t)64 << 20;

@@ -356,9 +356,10 @@ static void TF(sweep_first_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_o
     ptrdiff_t i, j;
     arena_reset();
     snprintf(ctx, sizeof ctx,
-             "fsgd_sweep_first_" TSTR " rule=%s alpha=%g n_in=%ld n_out=%ld xn=%s",
+             "fsgd_sweep_first_" TSTR " rule=%s alpha=%g n_in=%ld n_out=%ld xn=%s "
+             "buffers %s",
              RULE_NAMES[rule], ALPHAS[di], (long)n_in, (long)n_out,
-             fwd ? "given" : "NULL");
+             fwd ? "given" : "NULL", GUARD == ODD_GUARD ? "unaligned" : "aligned");
     W = TF(rnd)(n, -1, 1, 0);
     TF(make_state)(rule, n, &S1, &S2);
     d = TF(rnd)(n_out, -1, 1, 0.1);
@@ -403,13 +404,18 @@ static void TF(sweep_first_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_o
 static void TF(test_sweep_first)(void)
 {
     static const ptrdiff_t n_ins[] = {1, 2, 3, 4, 5, 7, 9};
-    int rule, di, k, r, fwd;
-    for (rule = 0; rule < 4; rule++)
-        for (di = 0; di < 2; di++)
-            for (fwd = 0; fwd < 2; fwd++)
-                for (k = 0; k < N_WIDTHS; k++)
-                    for (r = 0; r < 7; r++)
-                        TF(sweep_first_case)(rule, di, n_ins[r], WIDTHS[k], fwd);
+    static const ptrdiff_t guards[] = {ODD_GUARD, ALIGNED_GUARD};
+    int rule, di, k, r, fwd, g;
+    for (g = 0; g < 2; g++) {
+        GUARD = guards[g];
+        for (rule = 0; rule < 4; rule++)
+            for (di = 0; di < 2; di++)
+                for (fwd = 0; fwd < 2; fwd++)
+                    for (k = 0; k < N_WIDTHS; k++)
+                        for (r = 0; r < 7; r++)
+                            TF(sweep_first_case)(rule, di, n_ins[r], WIDTHS[k], fwd);
+    }
+    GUARD = ODD_GUARD;
 }
 
 static void TF(test_floor_sweep)(void)
