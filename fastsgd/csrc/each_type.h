@@ -1,6 +1,6 @@
 /* The loops of every role, compiled for one element type: simd.h includes this
  * file once per type, with T (the type), S (the suffix), FSGD_NV (elements in
- * one vector) and its libm functions (FSGD_SQRT, FSGD_EXPF, FSGD_LOGF,
+ * one vector) and its libm functions (FSGD_SQRT, FSGD_FMAF, FSGD_EXPF, FSGD_LOGF,
  * FSGD_TANHF) defined, and gets them all undefined again.
  */
 #define FN(name) FSGD_CAT(name, S)
@@ -18,6 +18,7 @@
 #undef S
 #undef FSGD_NV
 #undef FSGD_SQRT
+#undef FSGD_FMAF
 #undef FSGD_EXPF
 #undef FSGD_LOGF
 #undef FSGD_TANHF

@@ -42,10 +42,10 @@ FSGD_INLINE void FN(fsgd_gemv_tile)(T *out, const T *c, const ptrdiff_t *rows,
     for (p = 0; p < k; p++) {
         const T *w = W + rows[p] * ld;
         const T cp = c[p];
-        a0 += cp * FN(fsgd_vload_n)(w, n0);
-        a1 += cp * FN(fsgd_vload_n)(w + VLEN, n1);
-        a2 += cp * FN(fsgd_vload_n)(w + 2 * VLEN, n2);
-        a3 += cp * FN(fsgd_vload_n)(w + 3 * VLEN, n3);
+        a0 = FN(fsgd_vmuladd)(cp, FN(fsgd_vload_n)(w, n0), a0);
+        a1 = FN(fsgd_vmuladd)(cp, FN(fsgd_vload_n)(w + VLEN, n1), a1);
+        a2 = FN(fsgd_vmuladd)(cp, FN(fsgd_vload_n)(w + 2 * VLEN, n2), a2);
+        a3 = FN(fsgd_vmuladd)(cp, FN(fsgd_vload_n)(w + 3 * VLEN, n3), a3);
     }
     FN(fsgd_vstore_n)(out, a0, n0);
     FN(fsgd_vstore_n)(out + VLEN, a1, n1);

@@ -236,7 +236,7 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
             (s2)[j] = vj2;                                                           \
         (w)[j] = wj;                                                                 \
         if (fwd)                                                                     \
-            acc += (c) * wj;                                                         \
+            acc = FN(fsgd_muladd)((c), wj, acc);                                     \
     } while (0)
 
 /* The first-layer sweep over the columns [0, n_out) of rows ld apart, four rows a
@@ -313,7 +313,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_rows)(
         FSGD_VSTEP(wk, lg, q##k, s + (jk), s2 + (jk), LOAD, STORE);                  \
         STORE(w + (jk), wk);                                                         \
         if (fwd)                                                                     \
-            STORE(out + (jk), LOAD(out + (jk)) + c * wk);                            \
+            STORE(out + (jk), FN(fsgd_vmuladd)(c, wk, LOAD(out + (jk))));            \
     } while (0)
 /* Whole vectors: on 16 bytes where `al` (FSGD_ALIGNED_OPERANDS). */
 #define FSGD_LD(p) (al ? FN(fsgd_vload_a)(p) : FN(fsgd_vload)(p))
@@ -377,10 +377,10 @@ FSGD_INLINE void FN(fsgd_forward_block)(const int al, T *out, const T *c,
         FN(fsgd_vec) a3 = FSGD_LD(out + j + 3 * VLEN);
         for (i = 0; i < m; i++) {
             const T *w = W + i * n_out + j;
-            a0 += c[i] * FSGD_LD(w);
-            a1 += c[i] * FSGD_LD(w + VLEN);
-            a2 += c[i] * FSGD_LD(w + 2 * VLEN);
-            a3 += c[i] * FSGD_LD(w + 3 * VLEN);
+            a0 = FN(fsgd_vmuladd)(c[i], FSGD_LD(w), a0);
+            a1 = FN(fsgd_vmuladd)(c[i], FSGD_LD(w + VLEN), a1);
+            a2 = FN(fsgd_vmuladd)(c[i], FSGD_LD(w + 2 * VLEN), a2);
+            a3 = FN(fsgd_vmuladd)(c[i], FSGD_LD(w + 3 * VLEN), a3);
         }
         FSGD_ST(out + j, a0);
         FSGD_ST(out + j + VLEN, a1);
@@ -390,13 +390,13 @@ FSGD_INLINE void FN(fsgd_forward_block)(const int al, T *out, const T *c,
     for (; j + VLEN <= n_out; j += VLEN) {
         FN(fsgd_vec) a0 = FSGD_LD(out + j);
         for (i = 0; i < m; i++)
-            a0 += c[i] * FSGD_LD(W + i * n_out + j);
+            a0 = FN(fsgd_vmuladd)(c[i], FSGD_LD(W + i * n_out + j), a0);
         FSGD_ST(out + j, a0);
     }
     if (tail) {
         FN(fsgd_vec) a0 = FSGD_LDN(out + j);
         for (i = 0; i < m; i++)
-            a0 += c[i] * FSGD_LDN(W + i * n_out + j);
+            a0 = FN(fsgd_vmuladd)(c[i], FSGD_LDN(W + i * n_out + j), a0);
         FSGD_STN(out + j, a0);
     }
 }
@@ -442,7 +442,7 @@ FSGD_INLINE double FN(fsgd_sweep_first_row_blocks)(
         wk += FSGD_LD(w##k + j);                                                     \
         FSGD_ST(w##k + j, wk);                                                       \
         if (fwd)                                                                     \
-            acc += c##k * wk;                                                        \
+            acc = FN(fsgd_vmuladd)(c##k, wk, acc);                                   \
     } while (0)
 
 /* fsgd_sweep_first_rows for plain SGD without decay over the columns [0, nv), a
@@ -497,7 +497,7 @@ FSGD_INLINE void FN(fsgd_sweep_first_sgd)(const int al, const int fwd,
                    FN(fsgd_vstore));                                                 \
         FN(fsgd_vstore)(w + (k) * VLEN, wk);                                         \
         if (fwd)                                                                     \
-            acc##k += c * wk;                                                        \
+            acc##k = FN(fsgd_vmuladd)(c, wk, acc##k);                                \
     } while (0)
 
 /* The first-layer sweep (see fsgd_sweep_first) over the columns [0, *done) that

@@ -129,3 +129,43 @@ FSGD_INLINE FN(fsgd_vec) FN(fsgd_vsqrt)(FN(fsgd_vec) v)
     return r;
 #endif
 }
+
+/* a * b + c, rounded once (a fused multiply-add) where the target has FMA and
+ * twice where it has not, for a scalar b (fsgd_muladd) or each element of a
+ * vector (fsgd_vmuladd, a broadcast). The next sample's forward pass in the
+ * first-layer sweeps and fsgd_gemv_rows(in_order) must round alike, bit for bit:
+ * written out here, not left to the compiler's contraction, which depends on the
+ * code around it (a branch after the addition can keep it from fusing). */
+FSGD_INLINE T FN(fsgd_muladd)(T a, T b, T c)
+{
+#if FSGD_HAVE_FMA
+    return FSGD_FMAF(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
+FSGD_INLINE FN(fsgd_vec) FN(fsgd_vmuladd)(T a, FN(fsgd_vec) b, FN(fsgd_vec) c)
+{
+#if defined(__AVX512F__) && FSGD_VBYTES == 64
+    return sizeof(T) == 8
+               ? (FN(fsgd_vec))_mm512_fmadd_pd(_mm512_set1_pd(a), (__m512d)b, (__m512d)c)
+               : (FN(fsgd_vec))_mm512_fmadd_ps(_mm512_set1_ps(a), (__m512)b, (__m512)c);
+#elif defined(__FMA__) && FSGD_VBYTES == 32
+    return sizeof(T) == 8
+               ? (FN(fsgd_vec))_mm256_fmadd_pd(_mm256_set1_pd(a), (__m256d)b, (__m256d)c)
+               : (FN(fsgd_vec))_mm256_fmadd_ps(_mm256_set1_ps(a), (__m256)b, (__m256)c);
+#elif defined(__aarch64__) && FSGD_VBYTES == 16
+    return sizeof(T) == 8
+               ? (FN(fsgd_vec))vfmaq_f64((float64x2_t)c, vdupq_n_f64(a), (float64x2_t)b)
+               : (FN(fsgd_vec))vfmaq_f32((float32x4_t)c, vdupq_n_f32(a), (float32x4_t)b);
+#elif FSGD_HAVE_FMA
+    FN(fsgd_vec) r;
+    ptrdiff_t l;
+    for (l = 0; l < VLEN; l++)
+        r[l] = FSGD_FMAF(a, b[l], c[l]);
+    return r;
+#else
+    return a * b + c;
+#endif
+}
