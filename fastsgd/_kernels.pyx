@@ -256,8 +256,7 @@ cdef struct Net:
     const Py_ssize_t* coef_off   # where a layer's coefficients start
     const Py_ssize_t* icpt_off   # where a layer's intercepts start
     const Py_ssize_t* act_off    # where a layer's output starts in a row of activations
-    Py_ssize_t n_units           # sum(units[1:]): one row of activations
-    Py_ssize_t work_units        # n_units rounded up: a row's room in the workspace
+    Py_ssize_t work_units        # sum(units[1:]), rounded up: a row of activations
     Py_ssize_t n_coefs
     Py_ssize_t n_params
     int hidden
@@ -1052,7 +1051,6 @@ cdef class Layout:
         self.net.coef_off = &self._coef_off[0]
         self.net.icpt_off = &self._icpt_off[0]
         self.net.act_off = &self._act_off[0]
-        self.net.n_units = self.n_units
         self.net.work_units = self.work_units
         self.net.n_coefs = self.n_coefs
         self.net.n_params = self.n_params

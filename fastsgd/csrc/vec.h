@@ -131,8 +131,8 @@ FSGD_INLINE FN(fsgd_vec) FN(fsgd_vsqrt)(FN(fsgd_vec) v)
 }
 
 /* a * b + c, rounded once (a fused multiply-add) where the target has FMA and
- * twice where it has not, for a scalar b (fsgd_muladd) or each element of a
- * vector (fsgd_vmuladd, a broadcast). The next sample's forward pass in the
+ * twice where it has not: on scalars (fsgd_muladd), or the scalar a times each
+ * element of b (fsgd_vmuladd). The next sample's forward pass in the
  * first-layer sweeps and fsgd_gemv_rows(in_order) must round alike, bit for bit:
  * written out here, not left to the compiler's contraction, which depends on the
  * code around it (a branch after the addition can keep it from fusing). */
@@ -160,11 +160,10 @@ FSGD_INLINE FN(fsgd_vec) FN(fsgd_vmuladd)(T a, FN(fsgd_vec) b, FN(fsgd_vec) c)
                ? (FN(fsgd_vec))vfmaq_f64((float64x2_t)c, vdupq_n_f64(a), (float64x2_t)b)
                : (FN(fsgd_vec))vfmaq_f32((float32x4_t)c, vdupq_n_f32(a), (float32x4_t)b);
 #elif FSGD_HAVE_FMA
-    FN(fsgd_vec) r;
     ptrdiff_t l;
     for (l = 0; l < VLEN; l++)
-        r[l] = FSGD_FMAF(a, b[l], c[l]);
-    return r;
+        c[l] = FN(fsgd_muladd)(a, b[l], c[l]);
+    return c;
 #else
     return a * b + c;
 #endif
