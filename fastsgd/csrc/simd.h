@@ -168,10 +168,12 @@ FSGD_INLINE void fsgd_store_first_ps(float *p, __m128 v, ptrdiff_t n)
 }
 #endif
 
-/* AVX-512 masks its loads and stores. AVX2 masks its loads (VMASKMOV) but stores
- * by halves: a VMASKMOV store measured slower on AMD Zen 4 (AVX2 mnist-like
- * on-line, float32 plain SGD 5.88 -> 5.68 us a sample without it, in one
- * process). */
+/* AVX-512 masks its loads and stores. AVX2 loads and stores the first n elements
+ * of a vector whole, or by 16-byte halves with the SSE moves above, never with
+ * VMASKMOV: on AMD Zen 1 a VMASKMOVPD load takes about 8 cycles (one plain load a
+ * cycle; a loop of loads, measured on this project's AVX2 host) and on Zen 4 a
+ * VMASKMOV store was slower too (AVX2 mnist-like on-line, float32 plain SGD
+ * 5.88 -> 5.68 us a sample without it, in one process). */
 #if defined(__AVX512F__) && !defined(FSGD_NO_MASK)
 #define FSGD_HAVE_MASK 1
 #define FSGD_MASK8(n) ((__mmask8)((1u << (n)) - 1u))
@@ -183,8 +185,17 @@ FSGD_INLINE void fsgd_store_first_ps(float *p, __m128 v, ptrdiff_t n)
 #elif defined(__AVX2__) && !defined(FSGD_NO_MASK)
 #define FSGD_HAVE_MASK 1
 /* Whole, or by halves with the SSE moves above. */
-#define FSGD_DEFINE_STORE_FIRST(name, T, V, half, STOREU, HIGH, LOW, STORE_HALF)     \
-    FSGD_INLINE void name(T *p, V v, ptrdiff_t n)                                    \
+#define FSGD_DEFINE_FIRST(load, store, T, V, half, LOADU, LOADU_HALF, STOREU, HIGH,   \
+                          LOW, JOIN, WIDEN, LOAD_HALF, STORE_HALF)                   \
+    FSGD_INLINE V load(const T *p, ptrdiff_t n)                                      \
+    {                                                                                \
+        if (n >= 2 * (half))                                                         \
+            return LOADU(p);                                                         \
+        if (n > (half))                                                              \
+            return JOIN(LOAD_HALF(p + (half), n - (half)), LOADU_HALF(p));           \
+        return WIDEN(LOAD_HALF(p, n));                                               \
+    }                                                                                \
+    FSGD_INLINE void store(T *p, V v, ptrdiff_t n)                                   \
     {                                                                                \
         if (n >= 2 * (half)) {                                                       \
             STOREU(p, v);                                                            \
@@ -194,19 +205,22 @@ FSGD_INLINE void fsgd_store_first_ps(float *p, __m128 v, ptrdiff_t n)
             STORE_HALF(p + (half), HIGH(v, 1), n - (half));                          \
         STORE_HALF(p, LOW(v), n);                                                    \
     }
-FSGD_DEFINE_STORE_FIRST(fsgd_store_first_pd4, double, __m256d, 2, _mm256_storeu_pd,
-                        _mm256_extractf128_pd, _mm256_castpd256_pd128,
-                        fsgd_store_first_pd)
-FSGD_DEFINE_STORE_FIRST(fsgd_store_first_ps8, float, __m256, 4, _mm256_storeu_ps,
-                        _mm256_extractf128_ps, _mm256_castps256_ps128,
-                        fsgd_store_first_ps)
-#undef FSGD_DEFINE_STORE_FIRST
-#define FSGD_MASK4(n) _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
-#define FSGD_MASK8(n)                                                                \
-    _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-#define FSGD_MASKLOAD_d(p, n) _mm256_maskload_pd((p), FSGD_MASK4(n))
+#define FSGD_JOIN_PD(hi, lo) _mm256_set_m128d((hi), (lo))
+#define FSGD_JOIN_PS(hi, lo) _mm256_set_m128((hi), (lo))
+FSGD_DEFINE_FIRST(fsgd_load_first_pd4, fsgd_store_first_pd4, double, __m256d, 2,
+                  _mm256_loadu_pd, _mm_loadu_pd, _mm256_storeu_pd, _mm256_extractf128_pd,
+                  _mm256_castpd256_pd128, FSGD_JOIN_PD, _mm256_zextpd128_pd256,
+                  fsgd_load_first_pd, fsgd_store_first_pd)
+FSGD_DEFINE_FIRST(fsgd_load_first_ps8, fsgd_store_first_ps8, float, __m256, 4,
+                  _mm256_loadu_ps, _mm_loadu_ps, _mm256_storeu_ps, _mm256_extractf128_ps,
+                  _mm256_castps256_ps128, FSGD_JOIN_PS, _mm256_zextps128_ps256,
+                  fsgd_load_first_ps, fsgd_store_first_ps)
+#undef FSGD_DEFINE_FIRST
+#undef FSGD_JOIN_PD
+#undef FSGD_JOIN_PS
+#define FSGD_MASKLOAD_d(p, n) fsgd_load_first_pd4((p), (n))
 #define FSGD_MASKSTORE_d(p, v, n) fsgd_store_first_pd4((p), (__m256d)(v), (n))
-#define FSGD_MASKLOAD_f(p, n) _mm256_maskload_ps((p), FSGD_MASK8(n))
+#define FSGD_MASKLOAD_f(p, n) fsgd_load_first_ps8((p), (n))
 #define FSGD_MASKSTORE_f(p, v, n) fsgd_store_first_ps8((p), (__m256)(v), (n))
 #elif defined(__SSE2__) && FSGD_VBYTES == 16 && !defined(FSGD_NO_MASK)
 #define FSGD_HAVE_MASK 1
