@@ -24,6 +24,31 @@ FSGD_INLINE void FN(fsgd_axpy1)(T *restrict out, T c0, const T *restrict w0,
         out[j] += c0 * w0[j];
 }
 
+/* out[0:8 VLEN] += sum over p < k of c[p] * W[rows[p]] (row stride ld): eight
+ * whole vectors of accumulators in registers, the rows added in order. Fewer
+ * passes over the listed rows than 4-vector tiles (AVX2 on AMD Zen 1, deep on-line
+ * fit: 85.0 -> 69.6 us a sample with the halved loads of simd.h, in alternating
+ * processes). */
+FSGD_INLINE void FN(fsgd_gemv_wide)(T *out, const T *c, const ptrdiff_t *rows,
+                                    ptrdiff_t k, const T *W, ptrdiff_t ld)
+{
+    FN(fsgd_vec) acc[8];
+    ptrdiff_t p, l;
+#pragma GCC unroll 8
+    for (l = 0; l < 8; l++)
+        acc[l] = FN(fsgd_vload)(out + l * VLEN);
+    for (p = 0; p < k; p++) {
+        const T *w = W + rows[p] * ld;
+        const T cp = c[p];
+#pragma GCC unroll 8
+        for (l = 0; l < 8; l++)
+            acc[l] = FN(fsgd_vmuladd)(cp, FN(fsgd_vload)(w + l * VLEN), acc[l]);
+    }
+#pragma GCC unroll 8
+    for (l = 0; l < 8; l++)
+        FN(fsgd_vstore)(out + l * VLEN, acc[l]);
+}
+
 /* out[0:n] += sum over p < k of c[p] * W[rows[p]] (row stride ld), n <= 4 VLEN:
  * the columns' accumulators stay in registers while the rows stream by. */
 FSGD_INLINE void FN(fsgd_gemv_tile)(T *out, const T *c, const ptrdiff_t *rows,
@@ -105,7 +130,9 @@ static void FN(fsgd_gemv_rows)(T *out, const T *x, const T *W, ptrdiff_t n_in,
             FN(fsgd_gemv_narrow)(out, c, rows, k, W, n_out, n_out);
             continue;
         }
-        for (j = 0; j < n_out; j += 4 * VLEN)
+        for (j = 0; j + 8 * VLEN <= n_out; j += 8 * VLEN)
+            FN(fsgd_gemv_wide)(out + j, c, rows, k, W + j, n_out);
+        for (; j < n_out; j += 4 * VLEN)
             FN(fsgd_gemv_tile)(out + j, c, rows, k, W + j, n_out,
                                n_out - j < 4 * VLEN ? n_out - j : 4 * VLEN);
     }
