@@ -68,11 +68,11 @@ cdef extern from "kernel_table.h" nogil:
         double (*sweep_hidden_d)(const fsgd_opt* o, double* W, double* S1, double* S2,
                                  Py_ssize_t n_in, Py_ssize_t n_out, const double* d_out,
                                  const double* a_in, double* d_in, double inv_sw,
-                                 double a, int skip_inactive) noexcept nogil
+                                 double a, int relu_input) noexcept nogil
         double (*sweep_hidden_f)(const fsgd_opt* o, float* W, float* S1, float* S2,
                                  Py_ssize_t n_in, Py_ssize_t n_out, const float* d_out,
                                  const float* a_in, float* d_in, float inv_sw, float a,
-                                 int skip_inactive) noexcept nogil
+                                 int relu_input) noexcept nogil
         double (*sweep_first_d)(const fsgd_opt* o, double* W, double* S1, double* S2,
                                 Py_ssize_t n_in, Py_ssize_t n_out, const double* d,
                                 const double* x, const double* xn, double* out,
@@ -708,8 +708,9 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     """Backward through layer ``layer`` >= 1 and update it, in one sweep of its rows.
 
     Each row is read once: its dot with the delta (with the weights before the step,
-    as scikit-learn computes every gradient before any update), then its update.
-    Returns the sum of squares of the old weights when alpha > 0.
+    as scikit-learn computes every gradient before any update), then its update;
+    below a ReLU layer the rows of inactive units need no dot. Returns the sum of
+    squares of the old weights when alpha > 0.
     """
     cdef Py_ssize_t n_in = net.units[layer], n_out = net.units[layer + 1]
     cdef Py_ssize_t off = net.coef_off[layer]
@@ -717,15 +718,17 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     cdef floating* d_in = deltas + net.act_off[layer - 1]
     cdef const floating* d_out = deltas + net.act_off[layer]
     cdef floating a = o.alpha * inv_sw
-    cdef bint skip = net.hidden == RELU and o.rule == SGD and o.alpha == 0
+    cdef bint relu_input = net.hidden == RELU
     cdef double sq
     check_span(off, n_in * n_out, net.n_coefs)
     if floating is float:
         sq = fsgd_active.sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off),
-                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a, skip)
+                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a,
+                                        relu_input)
     else:
         sq = fsgd_active.sweep_hidden_d(o, P + off, shift(S1, off), shift(S2, off),
-                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a, skip)
+                                        n_in, n_out, d_out, a_in, d_in, inv_sw, a,
+                                        relu_input)
     backprop_activation(d_in, a_in, n_in, net.hidden)
     return sq
 

@@ -21,7 +21,7 @@
     X(double, sweep_hidden_##S, (const fsgd_opt *o, T *W, T *S1, T *S2,              \
                                  ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out,    \
                                  const T *a_in, T *d_in, T inv_sw, T a,              \
-                                 int skip_inactive))                                 \
+                                 int relu_input))                                    \
     X(double, sweep_first_##S, (const fsgd_opt *o, T *W, T *S1, T *S2,               \
                                 ptrdiff_t n_in, ptrdiff_t n_out, const T *d,         \
                                 const T *x, const T *xn, T *out, T inv_sw, T a))     \

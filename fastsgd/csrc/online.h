@@ -7,47 +7,16 @@
  */
 /* ---- on-line: backward through a hidden layer and its step, one sweep ------------ */
 
-FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
-    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
-    ptrdiff_t n_in, ptrdiff_t n_out, const T *restrict d_out, const T *a_in,
-    T *d_in, T inv_sw, T a, int skip_inactive)
-{
-    double total = 0;
-    ptrdiff_t i, j;
-    for (i = 0; i < n_in; i++) {
-        if (skip_inactive && a_in[i] == 0) {
-            d_in[i] = 0;
-            continue;
-        }
-        T *restrict w = W + i * n_out;
-        T *restrict s1 = FSGD_ROW_STATE(S1, i * n_out);
-        T *restrict s2 = FSGD_ROW_STATE(S2, i * n_out);
-        const T gs = a_in[i] * inv_sw;
-        T dot = 0, sq = 0;
-#pragma omp simd reduction(+ : dot, sq)
-        for (j = 0; j < n_out; j++) {
-            T wj = w[j];
-            T g = gs * d_out[j];
-            dot += wj * d_out[j];
-            if (decay) {
-                g += a * wj;
-                sq += wj * wj;
-            }
-            w[j] = FN(fsgd_step)(rule, h, wj, g, s1, s2, j);
-        }
-        d_in[i] = dot;
-        total += sq;
-    }
-    return total;
-}
-
 /* One vector of a hidden row's sweep: the dot with the delta, the sum of squares
- * and the step. LOAD/STORE load and store it (whole or the first n elements);
- * sp, sp2: the state rows (read only by the rules that have them). */
+ * and the step; an inactive row (`active` 0: its input is 0) has neither the dot
+ * nor the gradient's product, only the decay and the rule's state. LOAD/STORE
+ * load and store it (whole or the first n elements); sp, sp2: the state rows
+ * (read only by the rules that have them). */
 #define FSGD_HID_VEC(acc, q, wp, sp, sp2, dv, LOAD, STORE)                           \
     do {                                                                             \
-        FN(fsgd_vec) wk = LOAD(wp), lg = lgs * (dv);                                 \
-        acc += wk * (dv);                                                            \
+        FN(fsgd_vec) wk = LOAD(wp), lg = active ? lgs * (dv) : zero;                 \
+        if (active)                                                                  \
+            acc += wk * (dv);                                                        \
         FSGD_VSTEP(wk, lg, q, sp, sp2, LOAD, STORE);                                 \
         STORE(wp, wk);                                                               \
     } while (0)
@@ -59,9 +28,12 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_body)(
 /* The sweep of fsgd_sweep_hidden over the rows listed in rows[0:k]: each row's
  * dot and sum of squares are accumulated in registers, two vectors at a time, the
  * tail of the row (n_out % VLEN elements) masked. A layer at most two vectors
- * wide (the output layer) keeps its delta in registers. */
+ * wide (the output layer) keeps its delta in registers. With `active` 0 the rows
+ * are inactive ones (input 0): their d_in is left alone and their gradient is
+ * the decay alone. */
 FSGD_INLINE double FN(fsgd_hidden_rows)(
-    const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
+    const int active, const int rule, const int decay, const FN(fsgd_hyper) h, T *W,
+    T *S1, T *S2,
     ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in, T inv_sw, T a,
     const ptrdiff_t *rows, ptrdiff_t k)
 {
@@ -87,7 +59,8 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
                 FSGD_HID_VEC(acc0, q0, w, s, s2, d0, FSGD_LD, FSGD_ST);
             FSGD_HID_VEC(acc1, q1, w + nfull * VLEN, s + nfull * VLEN,
                          s2 + nfull * VLEN, d1, FSGD_LDN, FSGD_STN);
-            d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+            if (active)
+                d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
         }
         return (double)FN(fsgd_hsum)(q0) + FN(fsgd_hsum)(q1);
     }
@@ -114,7 +87,8 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
             const FN(fsgd_vec) db = FN(fsgd_vload_n)(d_out + j, tail);
             FSGD_HID_VEC(acc1, q1, w + j, s + j, s2 + j, db, FSGD_LDN, FSGD_STN);
         }
-        d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
+        if (active)
+            d_in[i] = FN(fsgd_hsum)(acc0 + acc1);
         if (decay) {
             /* in T over a row, in double across rows */
             total += FN(fsgd_hsum)(q0 + q1);
@@ -131,14 +105,14 @@ FSGD_INLINE double FN(fsgd_hidden_rows)(
 #undef FSGD_HID_VEC
 
 /* A layer one unit wide (a binary classifier's output): its rows are the elements
- * of one vector of weights, swept in one vectorised loop. An inactive row's step
- * is zero (its gradient is 0), as fsgd_hidden_rows would skip it. */
+ * of one vector of weights, swept in one vectorised loop. An inactive row's
+ * gradient is the decay alone, as fsgd_hidden_rows makes it. */
 FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
                                          const FN(fsgd_hyper) h, T *restrict w,
                                          T *restrict s1, T *restrict s2, ptrdiff_t n_in,
                                          const T d0, const T *restrict a_in,
                                          T *restrict d_in, T inv_sw, T a,
-                                         int skip_inactive)
+                                         int relu_input)
 {
     T sq = 0;
     ptrdiff_t i;
@@ -147,7 +121,7 @@ FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
         T wi = w[i];
         T g = (a_in[i] * inv_sw) * d0;
         T dot = wi * d0;
-        d_in[i] = skip_inactive && a_in[i] == 0 ? 0 : dot;
+        d_in[i] = relu_input && a_in[i] == 0 ? 0 : dot;
         if (decay) {
             g += a * wi;
             sq += wi * wi;
@@ -157,37 +131,46 @@ FSGD_INLINE double FN(fsgd_sweep_column)(const int rule, const int decay,
     return sq;
 }
 
-/* fsgd_hidden_rows over every row, or only over the rows whose input is not 0
- * (skip_inactive), listed FSGD_ROW_CHUNK at a time without a branch. When a row
- * ends in a part vector, the rows are taken in `stride` interleaved passes such
- * that rows swept one after the other never share a vector's span: a load over
- * the span of a store still in flight (the masked tail of the row before) would
- * wait for the store to complete. */
+/* fsgd_hidden_rows over every row, listed FSGD_ROW_CHUNK at a time without a
+ * branch. With relu_input, the rows whose input is 0 (about half of a ReLU
+ * layer's) are listed apart and swept without the dot and the gradient's
+ * product, which their d_in (zeroed by the ReLU's derivative) and their
+ * gradient (the decay alone) do not need; plain SGD without decay leaves them
+ * alone. When a row ends in a part vector, the rows are taken in `stride`
+ * interleaved passes such that rows swept one after the other never share a
+ * vector's span: a load over the span of a store still in flight (the masked
+ * tail of the row before) would wait for the store to complete. */
 FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
     const int rule, const int decay, const FN(fsgd_hyper) h, T *W, T *S1, T *S2,
     ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out, const T *a_in, T *d_in,
-    T inv_sw, T a, int skip_inactive)
+    T inv_sw, T a, int relu_input)
 {
     const ptrdiff_t span = (n_out + VLEN - 1) / VLEN * VLEN;
     const ptrdiff_t stride = n_out % VLEN ? (span + n_out - 1) / n_out : 1;
-    ptrdiff_t rows[FSGD_ROW_CHUNK];
-    ptrdiff_t i0, r0, r, m, k;
+    const int idle_steps = rule != FSGD_SGD || decay;
+    ptrdiff_t rows[FSGD_ROW_CHUNK], idle[FSGD_ROW_CHUNK];
+    ptrdiff_t i0, r0, r, m, k, ki;
     double total = 0;
     if (n_out == 1)
         return FN(fsgd_sweep_column)(rule, decay, h, W, S1, S2, n_in, d_out[0],
-                                     a_in, d_in, inv_sw, a, skip_inactive);
+                                     a_in, d_in, inv_sw, a, relu_input);
     for (i0 = 0; i0 < n_in; i0 += FSGD_ROW_CHUNK) {
         m = n_in - i0 < FSGD_ROW_CHUNK ? n_in - i0 : FSGD_ROW_CHUNK;
-        k = 0;
+        k = ki = 0;
         for (r0 = 0; r0 < stride; r0++) {
             for (r = r0; r < m; r += stride) {
-                rows[k] = i0 + r;
-                k += !skip_inactive || a_in[i0 + r] != 0;
+                const int on = !relu_input || a_in[i0 + r] != 0;
+                rows[k] = idle[ki] = i0 + r;
+                k += on;
+                ki += !on;
                 d_in[i0 + r] = 0;
             }
         }
-        total += FN(fsgd_hidden_rows)(rule, decay, h, W, S1, S2, n_out, d_out, a_in,
+        total += FN(fsgd_hidden_rows)(1, rule, decay, h, W, S1, S2, n_out, d_out, a_in,
                                       d_in, inv_sw, a, rows, k);
+        if (idle_steps && ki)
+            total += FN(fsgd_hidden_rows)(0, rule, decay, h, W, S1, S2, n_out, d_out,
+                                          a_in, d_in, inv_sw, a, idle, ki);
     }
     return total;
 }
@@ -196,19 +179,19 @@ FSGD_INLINE double FN(fsgd_sweep_hidden_vec)(
  * weights before the step (scikit-learn computes every gradient before any
  * update), then the row's step with gs = a_in[i] * inv_sw. Returns sum(W**2)
  * before the step when a != 0. d_in is not yet multiplied by the activation's
- * derivative. With skip_inactive (a ReLU layer under plain SGD), a row whose
- * input is 0 is left alone: its step is zero and its delta is zeroed by the
- * ReLU's derivative anyway. */
+ * derivative. With relu_input (a_in is a ReLU layer's output), a row whose
+ * input is 0 gets d_in 0 (the ReLU's derivative zeroes it anyway) without its
+ * dot being summed. */
 static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
                                     ptrdiff_t n_in, ptrdiff_t n_out, const T *d_out,
                                     const T *a_in, T *d_in, T inv_sw, T a,
-                                    int skip_inactive)
+                                    int relu_input)
 {
     const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
     double sq = 0;
 #define FSGD_CALL(R, D)                                                              \
     sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,     \
-                                   d_in, inv_sw, a, skip_inactive)
+                                   d_in, inv_sw, a, relu_input)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;

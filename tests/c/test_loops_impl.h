@@ -270,7 +270,7 @@ static double TF(ref_layer_step)(const fsgd_opt *o, double *rW, double *rS1,
 /* ---- fsgd_sweep_hidden ------------------------------------------------------------ */
 
 static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_out,
-                                  int skip)
+                                  int relu_input)
 {
     const fsgd_opt o = make_opt(rule, ALPHAS[di]);
     const T inv_sw = (T)(1 / 1.7), a = (T)(ALPHAS[di] / 1.7);
@@ -282,8 +282,8 @@ static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_
     arena_reset();
     snprintf(ctx, sizeof ctx,
              "fsgd_sweep_hidden_" TSTR " rule=%s alpha=%g n_in=%ld n_out=%ld "
-             "skip_inactive=%d",
-             RULE_NAMES[rule], ALPHAS[di], (long)n_in, (long)n_out, skip);
+             "relu_input=%d",
+             RULE_NAMES[rule], ALPHAS[di], (long)n_in, (long)n_out, relu_input);
     W = TF(rnd)(n, -1, 1, 0);
     TF(make_state)(rule, n, &S1, &S2);
     d_out = TF(rnd)(n_out, -1, 1, 0.1);
@@ -308,9 +308,10 @@ static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_
                             a);
     z = TF(sizes_of)(W, S1, S2, n);
     ret = TF(fsgd_sweep_hidden)(&o, W, S1, S2, n_in, n_out, d_out, a_in, d_in, inv_sw,
-                                a, skip);
-    if (skip) {
-        /* an inactive row's delta is unspecified (the ReLU's derivative zeroes it) */
+                                a, relu_input);
+    if (relu_input) {
+        /* an inactive row's delta is 0 or unspecified (the ReLU's derivative zeroes
+         * it) */
         for (i = 0; i < n_in; i++)
             if (a_in[i] == 0)
                 rd_in[i] = d_in[i];
@@ -333,13 +334,16 @@ static void TF(test_sweep_hidden)(void)
             for (r = 0; r < 5; r++)
                 TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 0);
         }
-    /* skip_inactive: what the Cython module passes for a ReLU layer under plain
-     * SGD without decay */
-    for (k = 0; k < N_WIDTHS; k++)
-        for (r = 0; r < 5; r++)
-            TF(sweep_hidden_case)(FSGD_SGD, 0, n_ins[r], WIDTHS[k], 1);
-    for (r = 0; r < 5; r++)
-        TF(sweep_hidden_case)(FSGD_SGD, 0, FSGD_ROW_CHUNK + 44, narrow[r], 1);
+    /* relu_input: what the Cython module passes below a ReLU layer (inactive rows
+     * get no dot; plain SGD without decay leaves them alone) */
+    for (rule = 0; rule < 4; rule++)
+        for (di = 0; di < 2; di++) {
+            for (k = 0; k < N_WIDTHS; k++)
+                for (r = 0; r < 5; r++)
+                    TF(sweep_hidden_case)(rule, di, n_ins[r], WIDTHS[k], 1);
+            for (r = 0; r < 5; r++)
+                TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 1);
+        }
 }
 
 /* ---- fsgd_sweep_first, fsgd_floor_sweep, and fsgd_gemv_rows in order --------------- */
