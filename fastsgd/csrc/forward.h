@@ -26,9 +26,9 @@ FSGD_INLINE void FN(fsgd_axpy1)(T *restrict out, T c0, const T *restrict w0,
 
 /* out[0:8 VLEN] += sum over p < k of c[p] * W[rows[p]] (row stride ld): eight
  * whole vectors of accumulators in registers, the rows added in order. Fewer
- * passes over the listed rows than 4-vector tiles (AVX2 on AMD Zen 1, deep on-line
- * fit: 85.0 -> 69.6 us a sample with the halved loads of simd.h, in alternating
- * processes). */
+ * passes over the listed rows than 4-vector tiles. (AVX2 on AMD Zen 1, deep
+ * on-line fit: 85.0 -> 69.6 us a sample with this, the halved loads of simd.h and
+ * the ReLU-input sweeps of online.h together, in alternating processes.) */
 FSGD_INLINE void FN(fsgd_gemv_wide)(T *out, const T *c, const ptrdiff_t *rows,
                                     ptrdiff_t k, const T *W, ptrdiff_t ld)
 {
