@@ -27,7 +27,9 @@ from cython cimport floating
 from libc.math cimport isfinite, pow, sqrt
 from libc.string cimport memcpy, memset
 
-from fastsgd._blas cimport gemm
+from fastsgd._blas cimport gemm, load_blas
+
+load_blas()
 
 cdef extern from "kernel_table.h" nogil:
     bint FASTSGD_DEBUG
