@@ -623,20 +623,28 @@ def run(args):
             for (dt, rule), goal in ROOFLINE_TARGETS.items():
                 alpha = SOLVER["alpha"] if rule != "sgd" else 0.0
                 with using_isa(isa):
-                    online, floor, fits = roofline(np.dtype(dt).type, rule, alpha)
-                ratio = online / floor
+                    line = roofline(np.dtype(dt).type, rule, alpha)
+                ratio = line.online / line.floor
                 print(
                     f"  {isa:<7} {dt:<8} {rule:<9} alpha={alpha:<6g} on-line "
-                    f"{online * 1e6:7.2f} us  floor {floor * 1e6:7.2f} us  = "
+                    f"{line.online * 1e6:7.2f} us  floor {line.floor * 1e6:7.2f} us  = "
                     f"{ratio:5.2f}x the floor "
                     f"{'ok' if ratio <= goal else 'MISS'} (<={goal:g}x)",
                     flush=True,
                 )
-                if fits is not None:  # plain SGD: fit steps a window a sweep
+                print(
+                    f"  {'':<7} {'':<8} {'':<9} {'':<12} first layer alone "
+                    f"{line.first_layer * 1e6:7.2f} us = "
+                    f"{line.first_layer / line.floor:5.2f}x the floor (its step and "
+                    "the next forward pass; the other layers add "
+                    f"{line.online / line.first_layer:.2f}x)",
+                    flush=True,
+                )
+                if line.windowed is not None:  # plain SGD: fit steps a window a sweep
                     print(
                         f"  {'':<7} {'':<8} {'':<9} {'':<12} fit's windowed kernel "
-                        f"{fits * 1e6:7.2f} us = {fits / floor:5.2f}x the per-sample "
-                        "floor",
+                        f"{line.windowed * 1e6:7.2f} us = "
+                        f"{line.windowed / line.floor:5.2f}x the per-sample floor",
                         flush=True,
                     )
                 if ratio > goal:

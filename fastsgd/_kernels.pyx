@@ -1626,7 +1626,8 @@ def all_finite(const floating[::1] a):
 
 
 def floor_sweep(floating[::1] W, UpdateRule rule, const floating[::1] delta,
-                const floating[::1] x, Py_ssize_t repeats, bint tiled=True):
+                const floating[::1] x, Py_ssize_t repeats, bint tiled=True,
+                const floating[::1] x_next=None, floating[::1] out=None):
     """The roofline kernel: ``repeats`` times, the first layer's on-line step alone.
 
     One read-modify-write sweep over the ``(x.shape[0], delta.shape[0])`` weights
@@ -1636,6 +1637,10 @@ def floor_sweep(floating[::1] W, UpdateRule rule, const floating[::1] delta,
     step over a layer of that shape (``fastsgd._roofline``). Adam's bias correction
     is left out. ``tiled`` runs the on-line kernel's own sweep loops (without the
     forward pass), false a plain row-by-row loop: the faster of the two is the floor.
+
+    With ``x_next`` and ``out`` (tiled only), each sweep also adds the next sample's
+    forward pass with the stepped rows, ``out += x_next @ W``, as the on-line kernel
+    fuses it: the first layer's share of an on-line step, without the other layers.
     """
     cdef Opt o
     cdef Py_ssize_t _rep, n_in = x.shape[0], n_out = delta.shape[0]
@@ -1644,12 +1649,23 @@ def floor_sweep(floating[::1] W, UpdateRule rule, const floating[::1] delta,
     if n_in < 1 or n_out < 1 or W.shape[0] != n_in * n_out:
         raise ValueError(f"W holds {W.shape[0]} weights, x and delta need "
                          f"{n_in} * {n_out}")
+    if (x_next is None) != (out is None):
+        raise ValueError("x_next and out go together")
+    if x_next is not None:
+        if not tiled:
+            raise ValueError("the forward pass is fused into the tiled sweep only")
+        if x_next.shape[0] != n_in or out.shape[0] != n_out:
+            raise ValueError(f"x_next holds {x_next.shape[0]} values and out "
+                             f"{out.shape[0]}, expected {n_in} and {n_out}")
     point_at_state(rule, W.shape[0], W, &S1, &S2)
     rule.fill(&o)
     o.t = 0
     with nogil:
         for _rep in range(repeats):
-            if floating is float:
+            if x_next is not None:
+                sweep_first(&o, &W[0], S1, S2, n_in, n_out, &delta[0], &x[0],
+                            &x_next[0], &out[0], 1)
+            elif floating is float:
                 fsgd_active.floor_sweep_f(&o, &W[0], S1, S2, n_in, n_out, &delta[0],
                                           &x[0], 1, <float> o.alpha, tiled)
             else:

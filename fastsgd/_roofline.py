@@ -4,6 +4,7 @@ along with the forward and backward passes. ``fastsgd bench`` and ``bench/``
 report the kernel as a multiple of this floor."""
 
 import time
+from collections import namedtuple
 
 import numpy as np
 
@@ -60,8 +61,10 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
     return epoch, n, path
 
 
-def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
-    """A callable running ``repeats`` roofline sweeps over an (n_in, n_out) layer."""
+def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled, fused=False):
+    """A callable running ``repeats`` roofline sweeps over an (n_in, n_out) layer;
+    ``fused`` (with ``tiled``) adds the next sample's forward pass to each sweep,
+    as the on-line kernel does."""
     rng = np.random.RandomState(0)
     W = _parameters.writeable_aligned(
         rng.uniform(-0.1, 0.1, n_in * n_out).astype(dtype)
@@ -79,35 +82,54 @@ def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled):
     )
     delta = rng.uniform(-1e-3, 1e-3, n_out).astype(dtype)
     x = rng.normal(size=n_in).astype(dtype)
+    forward = {}
+    if fused:
+        forward = dict(
+            x_next=rng.normal(size=n_in).astype(dtype),
+            out=_parameters.zeros_aligned(n_out, dtype),
+        )
 
     def sweep():
-        _kernels.floor_sweep(W, update_rule, delta, x, repeats, tiled=tiled)
+        _kernels.floor_sweep(W, update_rule, delta, x, repeats, tiled=tiled, **forward)
 
     return sweep
 
 
+Roofline = namedtuple("Roofline", "online floor first_layer windowed")
+
+
 def roofline(dtype, rule, alpha, repeats=5, workload="mnist-like", samples=2000):
-    """Seconds per sample of the on-line kernel sweeping the first layer once per
-    sample, of the floor (the faster of the two forms of that sweep alone), and of
-    the kernel ``fit`` runs where that is another (for plain SGD: one sweep per
-    window of samples, which can beat the per-sample floor; None where ``fit``
-    runs the per-sample kernel); best of ``repeats`` rounds taken in turns."""
+    """Seconds per sample, best of ``repeats`` rounds taken in turns, as a
+    ``Roofline``: ``online``, the on-line kernel sweeping the first layer once per
+    sample; ``floor``, that sweep's step alone (the faster of its two forms);
+    ``first_layer``, the sweep with the next sample's forward pass fused in, as
+    the kernel makes it, without the other layers (so ``online / first_layer`` is
+    what the rest of the network adds, ``first_layer / floor`` what the forward
+    pass adds); ``windowed``, the kernel ``fit`` runs where that is another (for
+    plain SGD: one sweep per window of samples, which can beat the per-sample
+    floor), else None."""
     w = WORKLOADS[workload]
+    layer = (w.n_features, w.hidden[0], dtype, rule, alpha)
     per_sample, n, _ = online_kernel(w, dtype, rule, alpha, n=samples, windowed=False)
-    kernels = [per_sample]
+    timed = {
+        "online": per_sample,
+        "row loop": floor_sweep(*layer, n, tiled=False),
+        "tiled": floor_sweep(*layer, n, tiled=True),
+        "first_layer": floor_sweep(*layer, n, tiled=True, fused=True),
+    }
     fits, _, fit_path = online_kernel(w, dtype, rule, alpha, n=samples)
     if fit_path != "online":
-        kernels.append(fits)
-    sweeps = [
-        floor_sweep(w.n_features, w.hidden[0], dtype, rule, alpha, n, tiled)
-        for tiled in (False, True)
-    ]
-    best = [np.inf] * (len(kernels) + 2)
+        timed["windowed"] = fits
+    best = dict.fromkeys(timed, np.inf)
     with one_thread():
         for _ in range(repeats):
-            for i, fn in enumerate([*kernels, *sweeps]):
+            for name, fn in timed.items():
                 start = time.perf_counter()
                 fn()
-                best[i] = min(best[i], (time.perf_counter() - start) / n)
-    windowed = best[1] if len(kernels) == 2 else None
-    return best[0], min(best[-2:]), windowed
+                best[name] = min(best[name], (time.perf_counter() - start) / n)
+    return Roofline(
+        best["online"],
+        min(best["row loop"], best["tiled"]),
+        best["first_layer"],
+        best.get("windowed"),
+    )

@@ -360,6 +360,36 @@ def test_roofline_sweep_makes_the_on_line_update(dtype, rule, tiled):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["sgd", "nesterov"])
+def test_roofline_sweep_with_the_next_forward_pass(dtype, rule):
+    """With x_next, the roofline sweep makes the same step and adds the next
+    sample's forward pass with the stepped rows to out."""
+    rng = np.random.RandomState(1)
+    n_in, n_out = 6, 37
+    W = rng.normal(size=n_in * n_out).astype(dtype)
+    delta, x, x_next = (rng.normal(size=n).astype(dtype) for n in (n_out, n_in, n_in))
+    out = rng.normal(size=n_out).astype(dtype)
+    W_plain, out_before = W.copy(), out.copy()
+
+    def rule_for(weights):
+        state = {name: np.zeros_like(weights) for name in _kernels.STATE_NAMES[rule]}
+        return _kernels.UpdateRule(rule, learning_rate=0.1, alpha=0.01, **state)
+
+    _kernels.floor_sweep(W_plain, rule_for(W_plain), delta, x, repeats=1)
+    _kernels.floor_sweep(W, rule_for(W), delta, x, 1, x_next=x_next, out=out)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(W, W_plain, rtol=rtol, atol=rtol)
+    expected = out_before + x_next.astype(np.float64) @ W.reshape(n_in, n_out)
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+    with pytest.raises(ValueError, match="go together"):
+        _kernels.floor_sweep(W, rule_for(W), delta, x, 1, x_next=x_next)
+    with pytest.raises(ValueError, match="tiled sweep only"):
+        _kernels.floor_sweep(W, rule_for(W), delta, x, 1, False, x_next, out)
+    with pytest.raises(ValueError, match="expected 6 and 37"):
+        _kernels.floor_sweep(W, rule_for(W), delta, x, 1, x_next=x_next, out=out[:-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("rule", sorted(_kernels.UPDATE_RULES))
 @pytest.mark.parametrize("alpha", [0.0, 0.01])
 @pytest.mark.parametrize("hidden", ["relu", "tanh"])
