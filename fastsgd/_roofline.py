@@ -98,7 +98,7 @@ def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled, fused=False):
 Roofline = namedtuple("Roofline", "online floor first_layer windowed")
 
 
-def roofline(dtype, rule, alpha, repeats=5, workload="mnist-like", samples=2000):
+def roofline(dtype, rule, alpha, repeats=10, workload="mnist-like", samples=2000):
     """Seconds per sample, best of ``repeats`` rounds taken in turns, as a
     ``Roofline``: ``online``, the on-line kernel sweeping the first layer once per
     sample; ``floor``, that sweep's step alone (the faster of its two forms);
