@@ -137,10 +137,15 @@ cdef extern from "kernel_table.h" nogil:
                            Py_ssize_t n_out) noexcept nogil
         void (*tforward_f)(float* out, const float* b, const float* WT, const float* h,
                            Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil
-        void (*tsweep_d)(double* WT, const double* d, const double* h, double* d_in,
-                         Py_ssize_t n_in, Py_ssize_t n_out, double s) noexcept nogil
-        void (*tsweep_f)(float* WT, const float* d, const float* h, float* d_in,
-                         Py_ssize_t n_in, Py_ssize_t n_out, float s) noexcept nogil
+        double (*sweep_transposed_d)(const fsgd_opt* o, double* WT, double* S1,
+                                     double* S2, Py_ssize_t n_in, Py_ssize_t n_out,
+                                     const double* d_out, const double* a_in,
+                                     double* d_in, double inv_sw,
+                                     double a) noexcept nogil
+        double (*sweep_transposed_f)(const fsgd_opt* o, float* WT, float* S1,
+                                     float* S2, Py_ssize_t n_in, Py_ssize_t n_out,
+                                     const float* d_out, const float* a_in,
+                                     float* d_in, float inv_sw, float a) noexcept nogil
         void (*transpose_d)(double* dst, const double* src, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil
         void (*transpose_f)(float* dst, const float* src, Py_ssize_t rows,
@@ -704,15 +709,58 @@ cdef void online_forward_first(Net* net, const floating* P, Data* d, Py_ssize_t 
                   True)
 
 
+cdef inline double sweep_transposed(Opt* o, floating* WT, floating* S1, floating* S2,
+                                    Py_ssize_t n_in, Py_ssize_t n_out,
+                                    const floating* d_out, const floating* a_in,
+                                    floating* d_in, floating inv_sw,
+                                    floating a) noexcept nogil:
+    if floating is float:
+        return fsgd_active.sweep_transposed_f(o, WT, S1, S2, n_in, n_out, d_out,
+                                              a_in, d_in, inv_sw, a)
+    else:
+        return fsgd_active.sweep_transposed_d(o, WT, S1, S2, n_in, n_out, d_out,
+                                              a_in, d_in, inv_sw, a)
+
+
+cdef inline bint last_layer_narrow(Net* net, size_t itemsize) noexcept nogil:
+    """Whether the on-line kernels keep the last layer transposed: after a hidden
+    layer, and at most four vectors wide, where its rows are too short for the
+    row-by-row sweep (csrc/online.h, "a narrow last layer")."""
+    return (net.n_layers >= 2 and
+            net.units[net.n_layers] * itemsize <= 4 * <size_t> fsgd_active.vbytes)
+
+
+cdef void transpose_last_layer(Net* net, floating* P, floating* S1, floating* S2,
+                               floating* T, bint back) noexcept nogil:
+    """Copy the last layer's weights to ``T`` transposed, then its state in ``S1``
+    and ``S2`` where not NULL (each the layer's size further on); with ``back``,
+    copy them back from ``T``."""
+    cdef Py_ssize_t L = net.n_layers, off = net.coef_off[L - 1]
+    cdef Py_ssize_t m = net.units[L - 1], K = net.units[L], k
+    cdef floating* part[3]
+    part[0] = P
+    part[1] = S1
+    part[2] = S2
+    for k in range(3):
+        if part[k] == NULL:
+            continue
+        if back:
+            transpose(part[k] + off, T + k * m * K, K, m)
+        else:
+            transpose(T + k * m * K, part[k] + off, m, K)
+
+
 cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S2,
                                 floating* acts, floating* deltas, Py_ssize_t layer,
-                                floating inv_sw, Opt* o) noexcept nogil:
+                                floating inv_sw, Opt* o,
+                                floating* T=NULL) noexcept nogil:
     """Backward through layer ``layer`` >= 1 and update it, in one sweep of its rows.
 
     Each row is read once: its dot with the delta (with the weights before the step,
     as scikit-learn computes every gradient before any update), then its update;
-    below a ReLU layer the rows of inactive units need no dot. Returns the sum of
-    squares of the old weights when alpha > 0.
+    below a ReLU layer the rows of inactive units need no dot. With ``T``, the
+    layer's transposed copy (``transpose_last_layer``), that copy is swept instead.
+    Returns the sum of squares of the old weights when alpha > 0.
     """
     cdef Py_ssize_t n_in = net.units[layer], n_out = net.units[layer + 1]
     cdef Py_ssize_t off = net.coef_off[layer]
@@ -722,8 +770,13 @@ cdef double online_sweep_hidden(Net* net, floating* P, floating* S1, floating* S
     cdef floating a = o.alpha * inv_sw
     cdef bint relu_input = net.hidden == RELU
     cdef double sq
-    check_span(off, n_in * n_out, net.n_coefs)
-    if floating is float:
+    cdef Py_ssize_t size = n_in * n_out
+    check_span(off, size, net.n_coefs)
+    if T != NULL:
+        sq = sweep_transposed(o, T, T + size if S1 != NULL else NULL,
+                              T + 2 * size if S2 != NULL else NULL, n_in, n_out,
+                              d_out, a_in, d_in, inv_sw, a)
+    elif floating is float:
         sq = fsgd_active.sweep_hidden_f(o, P + off, shift(S1, off), shift(S2, off),
                                         n_in, n_out, d_out, a_in, d_in, inv_sw, a,
                                         relu_input)
@@ -796,6 +849,7 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     cdef floating* acts = work
     cdef floating* deltas = work + net.work_units
     cdef floating* xdense = work + 2 * net.work_units
+    cdef floating* T = NULL     # the last layer transposed, with its state
     cdef floating* out = acts + net.act_off[L - 1]
     cdef const floating* sw = <const floating*> d.sw
     cdef floating w, inv_sw
@@ -803,6 +857,10 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     check_span(0, 2 * net.work_units + net.units[0], work_size)
     if n == 0:
         return 0
+    if last_layer_narrow(net, sizeof(floating)):
+        T = xdense + net.units[0]
+        check_span(T - work, 3 * net.units[L - 1] * net.units[L], work_size)
+        transpose_last_layer(net, P, S1, S2, T, False)
     if d.X == NULL:
         # The CSR path scatters a row into xdense and clears it after: start clean.
         memset(xdense, 0, net.units[0] * sizeof(floating))
@@ -810,7 +868,7 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
     for k in range(n):
         row = order[k]
         next_row = order[k + 1] if k + 1 < n else -1
-        online_forward_hidden(net, P, acts)
+        online_forward_hidden(net, P, acts, T)
         w = sw[row]
         loss = loss_and_output_delta(net, out, deltas + net.act_off[L - 1], 1, d,
                                      NULL, row)
@@ -822,7 +880,8 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
         begin_step(o)
         sq = 0
         for layer in range(L - 1, 0, -1):
-            sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, layer, inv_sw, o)
+            sq += online_sweep_hidden(net, P, S1, S2, acts, deltas, layer, inv_sw, o,
+                                      T if layer == L - 1 else NULL)
         for layer in range(L):
             update(o, P + net.icpt_off[layer], shift(S1, net.icpt_off[layer]),
                    shift(S2, net.icpt_off[layer]), deltas + net.act_off[layer],
@@ -830,6 +889,8 @@ cdef double online_epoch(Net* net, floating* P, floating* S1, floating* S2,
         sq += online_sweep_first(net, P, S1, S2, acts, deltas, xdense, d, row,
                                  next_row, inv_sw, o)
         total += (loss + 0.5 * o.alpha * sq) / w
+    if T != NULL:
+        transpose_last_layer(net, P, S1, S2, T, True)
     return total
 
 
@@ -849,15 +910,6 @@ cdef inline void transpose(floating* dst, const floating* src, Py_ssize_t rows,
         fsgd_active.transpose_f(dst, src, rows, cols)
     else:
         fsgd_active.transpose_d(dst, src, rows, cols)
-
-
-cdef inline void tsweep(floating* WT, const floating* d, const floating* h,
-                        floating* d_in, Py_ssize_t n_in, Py_ssize_t n_out,
-                        floating s) noexcept nogil:
-    if floating is float:
-        fsgd_active.tsweep_f(WT, d, h, d_in, n_in, n_out, s)
-    else:
-        fsgd_active.tsweep_d(WT, d, h, d_in, n_in, n_out, s)
 
 
 cdef inline void window_gram(const floating* XT, Py_ssize_t nf,
@@ -902,7 +954,6 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     cdef floating* U = F + WIN * u1
     cdef floating* G = U + WIN * u1
     cdef floating* WT = NULL
-    cdef floating* WL = P + net.coef_off[L - 1]
     cdef Py_ssize_t m = net.units[L - 1], K = net.units[L]
     cdef floating* swap
     cdef floating* W0 = P + net.coef_off[0]
@@ -918,11 +969,10 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
     check_span(net.coef_off[L - 1], m * K, net.n_coefs)
     if n == 0:
         return 0
-    if L >= 2 and K * sizeof(floating) < 2 * <size_t> fsgd_active.vbytes:
-        # A narrow last layer, swept transposed for the length of the call.
+    if last_layer_narrow(net, sizeof(floating)):
         WT = G + WIN * WIN
-        check_span(0, WT - work + m * K, work_size)
-        transpose(WT, WL, m, K)
+        check_span(WT - work, m * K, work_size)
+        transpose_last_layer(net, P, NULL, NULL, WT, False)
     begin_step(o)
     memset(zero, 0, nf * sizeof(floating))
     cnt = min(<Py_ssize_t> WIN, n)
@@ -968,14 +1018,8 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
             inv_sw = 1 / w
             s = <floating> o.step_lr * inv_sw
             for layer in range(L - 1, 0, -1):
-                if layer == L - 1 and WT != NULL:
-                    tsweep(WT, deltas + net.act_off[L - 1], acts + net.act_off[L - 2],
-                           deltas + net.act_off[L - 2], m, K, s)
-                    backprop_activation(deltas + net.act_off[L - 2],
-                                        acts + net.act_off[L - 2], m, net.hidden)
-                else:
-                    online_sweep_hidden(net, P, NULL, NULL, acts, deltas, layer,
-                                        inv_sw, o)
+                online_sweep_hidden(net, P, NULL, NULL, acts, deltas, layer, inv_sw, o,
+                                    WT if layer == L - 1 else NULL)
             for layer in range(L):
                 update(o, P + net.icpt_off[layer], <floating*> NULL, <floating*> NULL,
                        deltas + net.act_off[layer], net.units[layer + 1], inv_sw,
@@ -998,7 +1042,7 @@ cdef double online_epoch_window(Net* net, floating* P, floating* work,
         k0 = k1
         cnt = cnt_next
     if WT != NULL:
-        transpose(WL, WT, K, m)
+        transpose_last_layer(net, P, NULL, NULL, WT, True)
     return total
 
 
@@ -1080,11 +1124,11 @@ cdef class Layout:
     def workspace_size(self, Py_ssize_t chunk):
         """Elements of workspace a kernel call needs for ``chunk`` rows at a time
         (and, whatever ``chunk``, what the windowed on-line kernel needs)."""
-        # on-line plain SGD: the window (online_epoch_window) and the last layer
-        # transposed
+        # on-line: the window (online_epoch_window), and the last layer transposed
+        # with up to two states (online_epoch)
         return (chunk * (2 * self.work_units + self._units[0]) + self._units[0]
                 + 2 * WIN * (self._units[0] + self._units[1]) + WIN * WIN
-                + self._units[self.n_layers - 1] * self._units[self.n_layers])
+                + 3 * self._units[self.n_layers - 1] * self._units[self.n_layers])
 
 
 cdef const void* pointer_to(object array, object dtype) except? NULL:

@@ -44,8 +44,10 @@
                                  ptrdiff_t q, const T *U, ptrdiff_t n_out))          \
     X(void, tforward_##S, (T *out, const T *b, const T *WT, const T *h,              \
                            ptrdiff_t n_in, ptrdiff_t n_out))                         \
-    X(void, tsweep_##S, (T *WT, const T *d, const T *h, T *d_in, ptrdiff_t n_in,     \
-                         ptrdiff_t n_out, T s))                                      \
+    X(double, sweep_transposed_##S, (const fsgd_opt *o, T *WT, T *S1, T *S2,         \
+                                     ptrdiff_t n_in, ptrdiff_t n_out,                \
+                                     const T *d_out, const T *a_in, T *d_in,         \
+                                     T inv_sw, T a))                                 \
     X(void, transpose_##S, (T *dst, const T *src, ptrdiff_t rows, ptrdiff_t cols))   \
     X(double, online_step2_##S, (T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t K,      \
                                  int hidden, int output, T *b0, T *b1, T *WT,        \

@@ -1,5 +1,6 @@
 /* On-line (batch 1) sweeps: backward through a hidden layer fused with its
- * step, the first layer's step fused with the next sample's forward pass, and the
+ * step (row by row, or along the input of a narrow last layer kept transposed),
+ * the first layer's step fused with the next sample's forward pass, and the
  * roofline floor of that sweep.
  *
  * Included by simd.h once per element type, with T, S, FN and VLEN defined (see
@@ -192,6 +193,147 @@ static double FN(fsgd_sweep_hidden)(const fsgd_opt *o, T *W, T *S1, T *S2,
 #define FSGD_CALL(R, D)                                                              \
     sq = FN(fsgd_sweep_hidden_vec)(R, D, h, W, S1, S2, n_in, n_out, d_out, a_in,     \
                                    d_in, inv_sw, a, relu_input)
+    FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
+#undef FSGD_CALL
+    return sq;
+}
+
+/* ---- on-line: a narrow last layer, swept transposed ------------------------------ */
+
+/* A last layer only a few units wide (a classifier's output) has rows shorter
+ * than a few vectors: row by row (fsgd_sweep_hidden), its sweeps would be mostly
+ * part vectors and horizontal sums. The on-line kernels keep it transposed for
+ * the length of a call instead: WT (n_out rows of n_in) and its state, whose rows
+ * are long, swept along the layer's input a tile of FSGD_TILE vectors at a time
+ * with d_in in registers. */
+
+/* out[j] = b[j] + WT[j] . h for j < n_out. */
+FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
+                              ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    ptrdiff_t i, j;
+    for (j = 0; j < n_out; j++) {
+        const T *w = WT + j * n_in;
+        FN(fsgd_vec) a0 = {0}, a1 = {0};
+        for (i = 0; i + 2 * VLEN <= n_in; i += 2 * VLEN) {
+            a0 += FN(fsgd_vload)(w + i) * FN(fsgd_vload)(h + i);
+            a1 += FN(fsgd_vload)(w + i + VLEN) * FN(fsgd_vload)(h + i + VLEN);
+        }
+        for (; i < n_in; i += VLEN) {
+            const ptrdiff_t n = n_in - i < VLEN ? n_in - i : VLEN;
+            a0 += FN(fsgd_vload_n)(w + i, n) * FN(fsgd_vload_n)(h + i, n);
+        }
+        out[j] = b[j] + FN(fsgd_hsum)(a0 + a1);
+    }
+}
+
+/* dst (cols, rows) = the transpose of src (rows, cols), both row-major. */
+static void FN(fsgd_transpose)(T *restrict dst, const T *restrict src,
+                               ptrdiff_t rows, ptrdiff_t cols)
+{
+    ptrdiff_t i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++)
+            dst[j * rows + i] = src[i * cols + j];
+}
+
+/* One vector k of a tile: the dot with d[j] into a##k, then the step with the
+ * gradient lgs * x##k (+ the decay). LD/ST load and store n##k elements. */
+#define FSGD_T_VEC(k)                                                                \
+    do {                                                                             \
+        const ptrdiff_t nk_ = n##k;                                                  \
+        FN(fsgd_vec) wk = FSGD_T_LD(w + (k) * VLEN), lg = lgs * x##k;                \
+        a##k += dj * wk;                                                             \
+        FSGD_VSTEP(wk, lg, q##k, s + (k) * VLEN, s2 + (k) * VLEN, FSGD_T_LD,         \
+                   FSGD_T_ST);                                                       \
+        FSGD_T_ST(w + (k) * VLEN, wk);                                               \
+    } while (0)
+#define FSGD_T_LD(p) FN(fsgd_vload_if)(full, (p), nk_)
+#define FSGD_T_ST(p, v) FN(fsgd_vstore_if)(full, (p), (v), nk_)
+
+/* The columns [i0, i0 + FSGD_TILE VLEN) of WT, as n0..n3 elements of FSGD_TILE
+ * vectors (`full`: all whole, no masks); returns their sum of squares. */
+FSGD_INLINE double FN(fsgd_sweep_transposed_tile)(
+    const int full, const int rule, const int decay, const FN(fsgd_hyper) h, T *WT,
+    T *S1, T *S2, ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *a_in,
+    T *d_in, T gs, T la, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t n2,
+    ptrdiff_t n3)
+{
+    const FN(fsgd_vec) zero = {0};
+    const FN(fsgd_vec) x0 = FN(fsgd_vload_if)(full, a_in + i0, n0);
+    const FN(fsgd_vec) x1 = FN(fsgd_vload_if)(full, a_in + i0 + VLEN, n1);
+    const FN(fsgd_vec) x2 =
+        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, a_in + i0 + 2 * VLEN, n2) : zero;
+    const FN(fsgd_vec) x3 =
+        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, a_in + i0 + 3 * VLEN, n3) : zero;
+    FN(fsgd_vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    FN(fsgd_vec) q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+    ptrdiff_t j;
+    for (j = 0; j < n_out; j++) {
+        T *w = WT + j * n_in + i0;
+        T *s = FSGD_ROW_STATE(S1, j * n_in + i0);
+        T *s2 = FSGD_ROW_STATE(S2, j * n_in + i0);
+        const T dj = d[j], lgs = gs * d[j];
+        FSGD_T_VEC(0);
+        FSGD_T_VEC(1);
+        if (FSGD_TILE > 2) {
+            FSGD_T_VEC(2);
+            FSGD_T_VEC(3);
+        }
+    }
+    FN(fsgd_vstore_if)(full, d_in + i0, a0, n0);
+    FN(fsgd_vstore_if)(full, d_in + i0 + VLEN, a1, n1);
+    if (FSGD_TILE > 2) {
+        FN(fsgd_vstore_if)(full, d_in + i0 + 2 * VLEN, a2, n2);
+        FN(fsgd_vstore_if)(full, d_in + i0 + 3 * VLEN, a3, n3);
+    }
+    return decay ? (double)FN(fsgd_hsum)((q0 + q1) + (q2 + q3)) : 0;
+}
+
+#undef FSGD_T_VEC
+#undef FSGD_T_LD
+#undef FSGD_T_ST
+
+/* fsgd_sweep_transposed's loop, with the gradient's scales given: row j of WT
+ * steps with lg = (gs * d[j]) * a_in + la * WT[j] (see fsgd_vstep_lg). */
+FSGD_INLINE double FN(fsgd_sweep_transposed_body)(
+    const int rule, const int decay, const FN(fsgd_hyper) h, T *WT, T *S1, T *S2,
+    ptrdiff_t n_in, ptrdiff_t n_out, const T *d, const T *a_in, T *d_in, T gs, T la)
+{
+    double sq = 0;
+    ptrdiff_t i0, n;
+    for (i0 = 0; i0 + FSGD_TILE * VLEN <= n_in; i0 += FSGD_TILE * VLEN)
+        sq += FN(fsgd_sweep_transposed_tile)(1, rule, decay, h, WT, S1, S2, n_in,
+                                             n_out, d, a_in, d_in, gs, la, i0, VLEN,
+                                             VLEN, VLEN, VLEN);
+    if (i0 < n_in) {
+        n = n_in - i0;
+#define FSGD_PART(k) (n <= (k) * VLEN ? 0 : n - (k) * VLEN < VLEN ? n - (k) * VLEN : VLEN)
+        sq += FN(fsgd_sweep_transposed_tile)(0, rule, decay, h, WT, S1, S2, n_in,
+                                             n_out, d, a_in, d_in, gs, la, i0,
+                                             FSGD_PART(0), FSGD_PART(1), FSGD_PART(2),
+                                             FSGD_PART(3));
+#undef FSGD_PART
+    }
+    return sq;
+}
+
+/* fsgd_sweep_hidden on the layer transposed: WT (n_out, n_in) and its state S1, S2
+ * laid out as WT. d_in[i] = WT[:, i] . d_out with the weights before the step, for
+ * every i (below a ReLU layer the ReLU's derivative zeroes the inactive ones), then
+ * each weight's step with gradient (a_in[i] * inv_sw) * d_out[j] + a * WT[j, i].
+ * Returns sum(WT**2) before the step when a != 0. */
+static double FN(fsgd_sweep_transposed)(const fsgd_opt *o, T *WT, T *S1, T *S2,
+                                        ptrdiff_t n_in, ptrdiff_t n_out,
+                                        const T *d_out, const T *a_in, T *d_in,
+                                        T inv_sw, T a)
+{
+    const FN(fsgd_hyper) h = FN(fsgd_hyper_of)(o);
+    const T rate = o->rule == FSGD_ADAM ? 1 : h.lr; /* see fsgd_vstep_lg */
+    double sq = 0;
+#define FSGD_CALL(R, D)                                                              \
+    sq = FN(fsgd_sweep_transposed_body)(R, D, h, WT, S1, S2, n_in, n_out, d_out,     \
+                                        a_in, d_in, rate * inv_sw, rate * a)
     FSGD_DISPATCH(o->rule, a != 0, FSGD_CALL)
 #undef FSGD_CALL
     return sq;

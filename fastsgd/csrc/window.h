@@ -1,6 +1,6 @@
-/* On-line plain SGD: the first layer stepped a window of samples at a time, a
- * narrow last layer swept transposed, and one sample's whole step through one
- * hidden layer.
+/* On-line plain SGD: the first layer stepped a window of samples at a time, and
+ * one sample's whole step through one hidden layer (with its narrow last layer
+ * transposed, as online.h sweeps it).
  *
  * Included by simd.h once per element type, with T, S, FN and VLEN defined (see
  * simd.h for the conventions).
@@ -135,108 +135,6 @@ FSGD_INLINE void FN(fsgd_window_forward)(T *out, const T *b, const T *F, const T
     }
 }
 
-/* ---- on-line plain SGD: a narrow last layer, transposed ---------------------------- */
-
-/* A last layer only a few units wide (a classifier's output) has rows shorter
- * than two vectors: row by row, its sweeps would be mostly masked tails and
- * horizontal sums. The windowed on-line kernel keeps a transposed copy WT
- * (n_out rows of n_in) for the length of a call instead, whose rows are long. */
-
-/* out[j] = b[j] + WT[j] . h for j < n_out. */
-FSGD_INLINE void FN(fsgd_tforward)(T *out, const T *b, const T *WT, const T *h,
-                              ptrdiff_t n_in, ptrdiff_t n_out)
-{
-    ptrdiff_t i, j;
-    for (j = 0; j < n_out; j++) {
-        const T *w = WT + j * n_in;
-        FN(fsgd_vec) a0 = {0}, a1 = {0};
-        for (i = 0; i + 2 * VLEN <= n_in; i += 2 * VLEN) {
-            a0 += FN(fsgd_vload)(w + i) * FN(fsgd_vload)(h + i);
-            a1 += FN(fsgd_vload)(w + i + VLEN) * FN(fsgd_vload)(h + i + VLEN);
-        }
-        for (; i < n_in; i += VLEN) {
-            const ptrdiff_t n = n_in - i < VLEN ? n_in - i : VLEN;
-            a0 += FN(fsgd_vload_n)(w + i, n) * FN(fsgd_vload_n)(h + i, n);
-        }
-        out[j] = b[j] + FN(fsgd_hsum)(a0 + a1);
-    }
-}
-
-/* One tile of fsgd_tsweep: columns [i0, i0 + FSGD_TILE VLEN) of WT, as n0..n3
- * elements of FSGD_TILE vectors (`full`: all whole, no masks). */
-
-FSGD_INLINE void FN(fsgd_tsweep_tile)(const int full, T *WT, const T *d, const T *h,
-                                      T *d_in, ptrdiff_t n_in, ptrdiff_t n_out,
-                                      T s, ptrdiff_t i0, ptrdiff_t n0, ptrdiff_t n1,
-                                      ptrdiff_t n2, ptrdiff_t n3)
-{
-    const FN(fsgd_vec) zero = {0};
-    const FN(fsgd_vec) h0 = FN(fsgd_vload_if)(full, h + i0, n0);
-    const FN(fsgd_vec) h1 = FN(fsgd_vload_if)(full, h + i0 + VLEN, n1);
-    const FN(fsgd_vec) h2 =
-        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, h + i0 + 2 * VLEN, n2) : zero;
-    const FN(fsgd_vec) h3 =
-        FSGD_TILE > 2 ? FN(fsgd_vload_if)(full, h + i0 + 3 * VLEN, n3) : zero;
-    FN(fsgd_vec) a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    ptrdiff_t j;
-    for (j = 0; j < n_out; j++) {
-        T *w = WT + j * n_in + i0;
-        const T dj = d[j], uj = s * d[j];
-        FN(fsgd_vec) w0 = FN(fsgd_vload_if)(full, w, n0);
-        FN(fsgd_vec) w1 = FN(fsgd_vload_if)(full, w + VLEN, n1);
-        a0 += dj * w0;
-        a1 += dj * w1;
-        FN(fsgd_vstore_if)(full, w, w0 - uj * h0, n0);
-        FN(fsgd_vstore_if)(full, w + VLEN, w1 - uj * h1, n1);
-        if (FSGD_TILE > 2) {
-            FN(fsgd_vec) w2 = FN(fsgd_vload_if)(full, w + 2 * VLEN, n2);
-            FN(fsgd_vec) w3 = FN(fsgd_vload_if)(full, w + 3 * VLEN, n3);
-            a2 += dj * w2;
-            a3 += dj * w3;
-            FN(fsgd_vstore_if)(full, w + 2 * VLEN, w2 - uj * h2, n2);
-            FN(fsgd_vstore_if)(full, w + 3 * VLEN, w3 - uj * h3, n3);
-        }
-    }
-    FN(fsgd_vstore_if)(full, d_in + i0, a0, n0);
-    FN(fsgd_vstore_if)(full, d_in + i0 + VLEN, a1, n1);
-    if (FSGD_TILE > 2) {
-        FN(fsgd_vstore_if)(full, d_in + i0 + 2 * VLEN, a2, n2);
-        FN(fsgd_vstore_if)(full, d_in + i0 + 3 * VLEN, a3, n3);
-    }
-}
-
-
-/* Backward through the transposed layer and its plain SGD step, in one sweep:
- * d_in[i] = sum over j of d[j] WT[j, i] with the weights before the step, then
- * WT[j] -= (s d[j]) h (s: the learning rate over the sample weight). */
-FSGD_INLINE void FN(fsgd_tsweep)(T *WT, const T *d, const T *h, T *d_in,
-                            ptrdiff_t n_in, ptrdiff_t n_out, T s)
-{
-    ptrdiff_t i0, n, n0, n1, n2, n3;
-    for (i0 = 0; i0 + FSGD_TILE * VLEN <= n_in; i0 += FSGD_TILE * VLEN)
-        FN(fsgd_tsweep_tile)(1, WT, d, h, d_in, n_in, n_out, s, i0, VLEN, VLEN, VLEN,
-                             VLEN);
-    if (i0 < n_in) {
-        n = n_in - i0;
-        n0 = n < VLEN ? n : VLEN;
-        n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
-        n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
-        n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
-        FN(fsgd_tsweep_tile)(0, WT, d, h, d_in, n_in, n_out, s, i0, n0, n1, n2, n3);
-    }
-}
-
-/* dst (cols, rows) = the transpose of src (rows, cols), both row-major. */
-static void FN(fsgd_transpose)(T *restrict dst, const T *restrict src,
-                               ptrdiff_t rows, ptrdiff_t cols)
-{
-    ptrdiff_t i, j;
-    for (i = 0; i < rows; i++)
-        for (j = 0; j < cols; j++)
-            dst[j * rows + i] = src[i * cols + j];
-}
-
-
 /* ---- on-line plain SGD, one hidden layer: a sample's whole step ------------------ */
 
 /* Sample q of a window (see fsgd_window_sweep) through a network of one hidden
@@ -254,6 +152,7 @@ static double FN(fsgd_online_step2)(T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t 
 {
     T *h = acts, *out = acts + u1, *d1 = deltas, *d2 = deltas + u1;
     T *u = U + q * u1;
+    const FN(fsgd_hyper) plain = {0}; /* plain SGD reads none of it */
     T inv_sw, s;
     double loss;
     ptrdiff_t j;
@@ -271,7 +170,8 @@ static double FN(fsgd_online_step2)(T *acts, T *deltas, ptrdiff_t u1, ptrdiff_t 
         d2[j] = (out[j] - y[j]) * w;
     inv_sw = 1 / w;
     s = lr * inv_sw;
-    FN(fsgd_tsweep)(WT, d2, h, d1, u1, K, s);
+    FN(fsgd_sweep_transposed_body)(FSGD_SGD, 0, plain, WT, NULL, NULL, u1, K, d2, h, d1,
+                                   s, 0);
     FN(fsgd_backprop_activation)(d1, h, u1, hidden);
 #pragma omp simd
     for (j = 0; j < K; j++)

@@ -269,8 +269,10 @@ static double TF(ref_layer_step)(const fsgd_opt *o, double *rW, double *rS1,
 
 /* ---- fsgd_sweep_hidden ------------------------------------------------------------ */
 
+/* transposed: the same step through fsgd_sweep_transposed, on the layer and its
+ * state transposed (and transposed back for the checks). */
 static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_out,
-                                  int relu_input)
+                                  int relu_input, int transposed)
 {
     const fsgd_opt o = make_opt(rule, ALPHAS[di]);
     const T inv_sw = (T)(1 / 1.7), a = (T)(ALPHAS[di] / 1.7);
@@ -281,9 +283,10 @@ static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_
     ptrdiff_t i, j;
     arena_reset();
     snprintf(ctx, sizeof ctx,
-             "fsgd_sweep_hidden_" TSTR " rule=%s alpha=%g n_in=%ld n_out=%ld "
+             "fsgd_sweep_%s_" TSTR " rule=%s alpha=%g n_in=%ld n_out=%ld "
              "relu_input=%d",
-             RULE_NAMES[rule], ALPHAS[di], (long)n_in, (long)n_out, relu_input);
+             transposed ? "transposed" : "hidden", RULE_NAMES[rule], ALPHAS[di],
+             (long)n_in, (long)n_out, relu_input);
     W = TF(rnd)(n, -1, 1, 0);
     TF(make_state)(rule, n, &S1, &S2);
     d_out = TF(rnd)(n_out, -1, 1, 0.1);
@@ -307,8 +310,24 @@ static void TF(sweep_hidden_case)(int rule, int di, ptrdiff_t n_in, ptrdiff_t n_
     sq = TF(ref_layer_step)(&o, rW, rS1, rS2, n_in, n_out, gs, TF(dcopy)(d_out, n_out),
                             a);
     z = TF(sizes_of)(W, S1, S2, n);
-    ret = TF(fsgd_sweep_hidden)(&o, W, S1, S2, n_in, n_out, d_out, a_in, d_in, inv_sw,
-                                a, relu_input);
+    if (transposed) {
+        T *parts[3] = {W, S1, S2};
+        T *tparts[3] = {NULL, NULL, NULL};
+        int p;
+        for (p = 0; p < 3; p++)
+            if (parts[p] != NULL) {
+                tparts[p] = TF(rnd)(n, -1, 1, 0);
+                TF(fsgd_transpose)(tparts[p], parts[p], n_in, n_out);
+            }
+        ret = TF(fsgd_sweep_transposed)(&o, tparts[0], tparts[1], tparts[2], n_in, n_out,
+                                        d_out, a_in, d_in, inv_sw, a);
+        for (p = 0; p < 3; p++)
+            if (parts[p] != NULL)
+                TF(fsgd_transpose)(parts[p], tparts[p], n_out, n_in);
+    } else {
+        ret = TF(fsgd_sweep_hidden)(&o, W, S1, S2, n_in, n_out, d_out, a_in, d_in,
+                                    inv_sw, a, relu_input);
+    }
     if (relu_input) {
         /* an inactive row's delta is 0 or unspecified (the ReLU's derivative zeroes
          * it) */
@@ -324,25 +343,31 @@ static void TF(test_sweep_hidden)(void)
 {
     static const ptrdiff_t n_ins[] = {1, 2, 3, 5, 9};
     static const ptrdiff_t narrow[] = {1, 2, 3, 8, 17};
-    int rule, di, k, r;
-    for (rule = 0; rule < 4; rule++)
-        for (di = 0; di < 2; di++) {
-            for (k = 0; k < N_WIDTHS; k++)
+    int rule, di, k, r, t;
+    for (t = 0; t < 2; t++)
+        for (rule = 0; rule < 4; rule++)
+            for (di = 0; di < 2; di++) {
+                for (k = 0; k < N_WIDTHS; k++)
+                    for (r = 0; r < 5; r++)
+                        TF(sweep_hidden_case)(rule, di, n_ins[r], WIDTHS[k], 0, t);
+                /* more rows than one chunk of the row list (FSGD_ROW_CHUNK) */
                 for (r = 0; r < 5; r++)
-                    TF(sweep_hidden_case)(rule, di, n_ins[r], WIDTHS[k], 0);
-            /* more rows than one chunk of the row list (FSGD_ROW_CHUNK) */
-            for (r = 0; r < 5; r++)
-                TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 0);
-        }
+                    TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 0,
+                                          t);
+                /* transposed: inputs in whole tiles, and in a part tile */
+                for (k = 0; t && k < N_WIDTHS; k++)
+                    for (r = 0; r < 5; r++)
+                        TF(sweep_hidden_case)(rule, di, WIDTHS[k], narrow[r], 0, t);
+            }
     /* relu_input: what the Cython module passes below a ReLU layer (inactive rows
      * get no dot; plain SGD without decay leaves them alone) */
     for (rule = 0; rule < 4; rule++)
         for (di = 0; di < 2; di++) {
             for (k = 0; k < N_WIDTHS; k++)
                 for (r = 0; r < 5; r++)
-                    TF(sweep_hidden_case)(rule, di, n_ins[r], WIDTHS[k], 1);
+                    TF(sweep_hidden_case)(rule, di, n_ins[r], WIDTHS[k], 1, 0);
             for (r = 0; r < 5; r++)
-                TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 1);
+                TF(sweep_hidden_case)(rule, di, FSGD_ROW_CHUNK + 44, narrow[r], 1, 0);
         }
 }
 
@@ -925,33 +950,6 @@ static double TF(ref_tsweep)(double *rWT, const double *d, const double *h,
     return mag;   /* the largest sum of the sizes of d_in's terms */
 }
 
-static void TF(test_tsweep)(void)
-{
-    int k, r;
-    for (k = 0; k < N_WIDTHS + 1; k++)
-        for (r = 0; r < 4; r++) {
-            const ptrdiff_t n_in = k < N_WIDTHS ? WIDTHS[k] : 257, n_out = K_OUTS[r];
-            const T s = (T)0.3;
-            T *WT, *d, *h, *d_in;
-            double *rWT, *rd_in, mag, wsize;
-            arena_reset();
-            snprintf(ctx, sizeof ctx, "fsgd_tsweep_" TSTR " n_in=%ld n_out=%ld",
-                     (long)n_in, (long)n_out);
-            WT = TF(rnd)(n_out * n_in, -1, 1, 0);
-            d = TF(rnd)(n_out, -1, 1, 0);
-            h = TF(rnd)(n_in, -1, 1, 0.3);
-            d_in = TF(rnd)(n_in, -9, 9, 0);
-            rWT = TF(dcopy)(WT, n_out * n_in);
-            rd_in = dbuf(n_in);
-            wsize = TF(maxabs)(WT, n_out * n_in);
-            mag = TF(ref_tsweep)(rWT, TF(dcopy)(d, n_out), TF(dcopy)(h, n_in), rd_in,
-                                 n_in, n_out, s);
-            TF(fsgd_tsweep)(WT, d, h, d_in, n_in, n_out, s);
-            TF(check_sum)("d_in (weights before the step)", d_in, rd_in, n_in, mag);
-            TF(check_sum)("WT", WT, rWT, n_out * n_in, wsize);
-        }
-}
-
 static void TF(test_transpose)(void)
 {
     static const ptrdiff_t sizes[] = {1, 3, 8, 17};
@@ -1126,7 +1124,6 @@ static void TF(run_all)(void)
     TF(test_window_gram)();
     TF(test_window_forward)();
     TF(test_tforward)();
-    TF(test_tsweep)();
     TF(test_transpose)();
     TF(test_online_step2)();
 }
