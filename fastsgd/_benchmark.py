@@ -473,13 +473,16 @@ def measure_predict(repeats=5):
 # -- the command ----------------------------------------------------------------------
 
 
-def machine():
+def machine(threads=False):
+    """The header's lines on the machine and the libraries; ``threads``: the run
+    leaves every library its own threads (else it measures on one)."""
     cpu = cpu_model()
     import numpy
     import sklearn
 
+    measured = "each library's own threads" if threads else "measured on 1"
     parts = [
-        f"{cpu}, {os.cpu_count()} threads available, measured on 1",
+        f"{cpu}, {os.cpu_count()} threads available, {measured}",
         f"{platform.system()} {platform.release()}",
         f"Python {platform.python_version()}, numpy {numpy.__version__}, "
         f"scikit-learn {sklearn.__version__}",
@@ -578,7 +581,7 @@ def run(args):
     start = time.perf_counter()
     threads = "every library's default threads" if args.threads else "one thread"
     print(f"fastsgd bench: microseconds per training sample, {threads}")
-    for line in machine():
+    for line in machine(args.threads):
         print(f"  {line}")
     print(f"  {kernel_path()}; timed here: {', '.join(paths)} (--isa chooses)")
     print(

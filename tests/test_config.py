@@ -129,3 +129,12 @@ def test_show_config_names_every_path_and_the_one_in_use():
     in_use = [line for line in text.splitlines() if line.lstrip().startswith("*")]
     assert len(in_use) == 1 and _kernels.isa_in_use() in in_use[0]
     assert "BLAS" in text and "vector math" in text
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_bench_header_says_which_threads_it_measures_on(threads):
+    from fastsgd._benchmark import machine
+
+    first = machine(threads)[0]
+    assert ("measured on 1" in first) is not threads
+    assert ("each library's own threads" in first) is threads
