@@ -80,12 +80,15 @@ def floor_sweep(n_in, n_out, dtype, rule, alpha, repeats, tiled, fused=False):
             for name in _kernels.STATE_NAMES[rule]
         },
     )
-    delta = rng.uniform(-1e-3, 1e-3, n_out).astype(dtype)
-    x = rng.normal(size=n_in).astype(dtype)
+    # aligned as the on-line kernel's deltas are (its workspace): numpy's own
+    # alignment, 16 bytes, split vector loads across cache lines (AVX2: 3% slower)
+    aligned = _parameters.writeable_aligned
+    delta = aligned(rng.uniform(-1e-3, 1e-3, n_out).astype(dtype))
+    x = aligned(rng.normal(size=n_in).astype(dtype))
     forward = {}
     if fused:
         forward = dict(
-            x_next=rng.normal(size=n_in).astype(dtype),
+            x_next=aligned(rng.normal(size=n_in).astype(dtype)),
             out=_parameters.zeros_aligned(n_out, dtype),
         )
 
