@@ -1436,8 +1436,9 @@ cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
     ``"online-windowed"``
         Batch size 1, dense input, plain SGD without decay: the first layer is
         stepped a window of ``WIN`` samples at a time (``online_epoch_window``).
-        Within it, a last layer narrower than two vectors is swept transposed,
-        and with one hidden layer the whole step runs in C (``online_step2``).
+        Within it, a narrow last layer (``last_layer_narrow``) is swept
+        transposed, and with one hidden layer the whole step runs in C
+        (``online_step2``).
         With 16-byte vectors (SSE2) it is taken only for a one-unit output
         layer: with wider ones the window's sweep measured 1.14-1.38x slower
         than ``"online"`` there (10 outputs; 20 to 784 inputs, 32 to 256 hidden
@@ -1447,7 +1448,8 @@ cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
         Any other batch size 1: per sample, one fused sweep over each weight row
         that steps it and uses it for the next sample (``online_epoch``). Within
         it, CSR input under plain SGD without decay steps only the rows of the
-        sample's non-zeros, and ReLU layers skip inactive units.
+        sample's non-zeros, ReLU layers skip inactive units, and a narrow last
+        layer is swept transposed with its optimizer state.
     ``"minibatch"``
         Batch size > 1: gemm over chunks of rows (``minibatch_epoch``). Within
         it, a dense batch that fits one chunk sums and steps layer 0's gradient
