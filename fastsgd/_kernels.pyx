@@ -1430,7 +1430,7 @@ PATHS = {"online-windowed": ONLINE_WINDOWED, "online": ONLINE,
 
 
 cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
-                      Py_ssize_t n_outputs, str forced) except *:
+                      str forced) except *:
     """Which epoch kernel trains a call: the one place that decides it.
 
     ``"online-windowed"``
@@ -1439,11 +1439,13 @@ cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
         Within it, a narrow last layer (``last_layer_narrow``) is swept
         transposed, and with one hidden layer the whole step runs in C
         (``online_step2``).
-        With 16-byte vectors (SSE2) it is taken only for a one-unit output
-        layer: with wider ones the window's sweep measured 1.14-1.38x slower
-        than ``"online"`` there (10 outputs; 20 to 784 inputs, 32 to 256 hidden
-        units; float32 and float64), while a one-unit output ran up to 2.7x
-        faster windowed.
+        Taken on instruction sets with 32 registers and vectors of 32 bytes or
+        more (AVX-512), where it measured 0.76-0.95x the time of ``"online"`` in
+        11 of 14 networks (20 to 784 inputs, one to three hidden layers, 1 or
+        10 outputs, float32 and float64; 1.04-1.13x in the other three). With
+        16 registers ``"online"`` was faster: the window took 1.05-1.41x its
+        time on AVX2 in 12 of the 14 (0.94-0.99x in the other two), 1.24-1.48x
+        on SSE2 with one output.
     ``"online"``
         Any other batch size 1: per sample, one fused sweep over each weight row
         that steps it and uses it for the next sample (``online_epoch``). Within
@@ -1463,7 +1465,7 @@ cdef Path choose_path(Py_ssize_t batch_size, bint dense, int rule, double alpha,
     cdef bint can_window = batch_size == 1 and dense and rule == SGD and alpha == 0
     cdef Path path
     if forced is None:
-        if can_window and (fsgd_active.vbytes >= 32 or n_outputs == 1):
+        if can_window and fsgd_active.nreg >= 32 and fsgd_active.vbytes >= 32:
             return ONLINE_WINDOWED
         return ONLINE if batch_size == 1 else MINIBATCH
     if forced not in PATHS:
@@ -1483,7 +1485,7 @@ def training_path(Layout layout, Py_ssize_t batch_size, TrainingData data,
     """The name of the path ``train_epoch`` takes for this call (see
     ``choose_path``)."""
     path = choose_path(batch_size, not data.sparse, UPDATE_RULES[rule.rule],
-                       rule.alpha, layout.net.units[layout.net.n_layers], None)
+                       rule.alpha, None)
     return next(name for name, value in PATHS.items() if value == path)
 
 
@@ -1539,8 +1541,7 @@ def train_epoch(Layout layout, TrainingData data, UpdateRule rule,
             raise IndexError(f"order holds row {order[i]}, X has {d.n_rows} rows")
     point_at_state(rule, layout.n_params, params, &S1, &S2)
     rule.fill(&o)
-    chosen = choose_path(batch_size, not data.sparse, o.rule, o.alpha,
-                         net.units[net.n_layers], path)
+    chosen = choose_path(batch_size, not data.sparse, o.rule, o.alpha, path)
     if chosen == MINIBATCH:
         chunk = min(chunk, batch_size)
         check_buffer("grads", grads.shape[0], layout.n_params, "the layout")
