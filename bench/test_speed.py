@@ -12,6 +12,7 @@ import pytest
 
 from fastsgd import _benchmark as hb
 from fastsgd import _roofline as roofline
+from fastsgd._config import runnable_isas, using_isa
 
 LIBRARIES = [
     "fastsgd",
@@ -73,6 +74,24 @@ def test_roofline_online_kernel(benchmark, dtype, rule):
         hb.WORKLOADS["mnist-like"], np.dtype(dtype).type, rule, alpha
     )
     benchmark.pedantic(epoch, rounds=10, iterations=1)
+    benchmark.extra_info["us_per_sample"] = benchmark.stats.stats.min / n * 1e6
+
+
+@pytest.mark.parametrize("path", ["online", "online-windowed"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("workload", list(hb.WORKLOADS))
+@pytest.mark.parametrize("isa", runnable_isas())
+def test_plain_sgd_online_paths(benchmark, isa, workload, dtype, path):
+    """Plain SGD on-line, per sample and a window of samples at a time, on each
+    instruction-set path: ``choose_path`` takes the window where it measures
+    faster (AVX-512), not on 16 registers (AVX2, SSE2)."""
+    with using_isa(isa):
+        epoch, n, _ = roofline.online_kernel(
+            hb.WORKLOADS[workload], dtype, "sgd", 0.0, path=path
+        )
+        epoch()  # warm-up
+        with hb.one_thread():
+            benchmark.pedantic(epoch, rounds=7, iterations=1)
     benchmark.extra_info["us_per_sample"] = benchmark.stats.stats.min / n * 1e6
 
 

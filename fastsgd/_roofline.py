@@ -12,11 +12,11 @@ from fastsgd import _kernels, _network, _parameters
 from fastsgd._benchmark import SOLVER, WORKLOADS, make_data, one_thread
 
 
-def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
+def online_kernel(workload, dtype, rule, alpha, n=2000, path=None):
     """A callable that runs one on-line epoch of the kernel over ``n`` samples (as
-    the training loop calls it), ``n``, and the name of the path it takes.
-    ``windowed=False`` keeps plain SGD on the per-sample fused sweep instead of
-    the path ``fit`` chooses (the window of samples, on most instruction sets)."""
+    the training loop calls it), ``n``, and the name of the path it takes:
+    ``path`` (``"online"``, the per-sample fused sweep, or for plain SGD
+    ``"online-windowed"``), else the one ``fit`` chooses."""
     X, y = make_data(workload, dtype)
     X = np.ascontiguousarray(X[:n])
     n_out = 1 if workload.n_classes == 2 else workload.n_classes
@@ -49,9 +49,7 @@ def online_kernel(workload, dtype, rule, alpha, n=2000, windowed=True):
     sw = np.ones(n, dtype=dtype)
     order = np.random.RandomState(0).permutation(n).astype(np.intp)
     data = _kernels.TrainingData(X, Y=Y, sample_weight=sw)
-    path = (
-        _kernels.training_path(layout, 1, data, update_rule) if windowed else "online"
-    )
+    path = path or _kernels.training_path(layout, 1, data, update_rule)
 
     def epoch():
         _kernels.train_epoch(
@@ -113,7 +111,7 @@ def roofline(dtype, rule, alpha, repeats=10, workload="mnist-like", samples=2000
     floor), else None."""
     w = WORKLOADS[workload]
     layer = (w.n_features, w.hidden[0], dtype, rule, alpha)
-    per_sample, n, _ = online_kernel(w, dtype, rule, alpha, n=samples, windowed=False)
+    per_sample, n, _ = online_kernel(w, dtype, rule, alpha, n=samples, path="online")
     timed = {
         "online": per_sample,
         "row loop": floor_sweep(*layer, n, tiled=False),
