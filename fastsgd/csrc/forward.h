@@ -55,10 +55,8 @@ FSGD_INLINE void FN(fsgd_gemv_tile)(T *out, const T *c, const ptrdiff_t *rows,
                                     ptrdiff_t k, const T *W, ptrdiff_t ld,
                                     ptrdiff_t n)
 {
-    const ptrdiff_t n0 = n < VLEN ? n : VLEN;
-    const ptrdiff_t n1 = n - VLEN < 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
-    const ptrdiff_t n2 = n - 2 * VLEN < 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
-    const ptrdiff_t n3 = n - 3 * VLEN < 0 ? 0 : n - 3 * VLEN;
+    const ptrdiff_t n0 = FN(fsgd_part)(n, 0), n1 = FN(fsgd_part)(n, 1);
+    const ptrdiff_t n2 = FN(fsgd_part)(n, 2), n3 = FN(fsgd_part)(n, 3);
     FN(fsgd_vec) a0 = FN(fsgd_vload_n)(out, n0);
     FN(fsgd_vec) a1 = FN(fsgd_vload_n)(out + VLEN, n1);
     FN(fsgd_vec) a2 = FN(fsgd_vload_n)(out + 2 * VLEN, n2);

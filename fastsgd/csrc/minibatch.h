@@ -106,10 +106,10 @@ FSGD_INLINE double FN(fsgd_grad_step_first_body)(
                 FN(fsgd_grad_block)(rule, decay, 1, 1, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, VLEN, VLEN, VLEN, VLEN, &q);
         } else {
-            n0 = n < VLEN ? n : VLEN;
-            n1 = n - VLEN <= 0 ? 0 : (n - VLEN < VLEN ? n - VLEN : VLEN);
-            n2 = n - 2 * VLEN <= 0 ? 0 : (n - 2 * VLEN < VLEN ? n - 2 * VLEN : VLEN);
-            n3 = n - 3 * VLEN <= 0 ? 0 : n - 3 * VLEN;
+            n0 = FN(fsgd_part)(n, 0);
+            n1 = FN(fsgd_part)(n, 1);
+            n2 = FN(fsgd_part)(n, 2);
+            n3 = FN(fsgd_part)(n, 3);
             for (i = 0; i + 4 <= n_in; i += 4)
                 FN(fsgd_grad_block)(rule, decay, 0, 4, h, W, S1, n_out, i, j0, X0, ldx,
                                     c, d0, lgs, la, n0, n1, n2, n3, &q);

@@ -308,12 +308,10 @@ FSGD_INLINE double FN(fsgd_sweep_transposed_body)(
                                              VLEN, VLEN, VLEN);
     if (i0 < n_in) {
         n = n_in - i0;
-#define FSGD_PART(k) (n <= (k) * VLEN ? 0 : n - (k) * VLEN < VLEN ? n - (k) * VLEN : VLEN)
-        sq += FN(fsgd_sweep_transposed_tile)(0, rule, decay, h, WT, S1, S2, n_in,
-                                             n_out, d, a_in, d_in, gs, la, i0,
-                                             FSGD_PART(0), FSGD_PART(1), FSGD_PART(2),
-                                             FSGD_PART(3));
-#undef FSGD_PART
+        sq += FN(fsgd_sweep_transposed_tile)(
+            0, rule, decay, h, WT, S1, S2, n_in, n_out, d, a_in, d_in, gs, la, i0,
+            FN(fsgd_part)(n, 0), FN(fsgd_part)(n, 1), FN(fsgd_part)(n, 2),
+            FN(fsgd_part)(n, 3));
     }
     return sq;
 }

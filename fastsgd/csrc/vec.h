@@ -70,6 +70,14 @@ FSGD_INLINE void FN(fsgd_vstore_n)(T *p, FN(fsgd_vec) v, ptrdiff_t n)
 #endif
 }
 
+/* The elements of vector k among the last n elements of a row (a part tile):
+ * VLEN, fewer, or none. */
+FSGD_INLINE ptrdiff_t FN(fsgd_part)(ptrdiff_t n, ptrdiff_t k)
+{
+    const ptrdiff_t r = n - k * VLEN;
+    return r <= 0 ? 0 : r < VLEN ? r : VLEN;
+}
+
 /* A whole vector where `full` (no mask needed), else its first n elements: the
  * last tile of a row whose width is not a multiple of the tile's. */
 FSGD_INLINE FN(fsgd_vec) FN(fsgd_vload_if)(int full, const T *p, ptrdiff_t n)
